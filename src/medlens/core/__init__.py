@@ -1,0 +1,51 @@
+"""Core: records, evidence, results, registry, configuration and errors. Imports nothing heavy."""
+
+from medlens.core.errors import (
+    ConfigError,
+    GroundingError,
+    InputError,
+    MedlensError,
+    MissingDependencyError,
+    RegistryError,
+)
+from medlens.core.types import (
+    ASSERTION_STATUSES,
+    Assertion,
+    AssertionStatus,
+    Claim,
+    Code,
+    Cue,
+    Document,
+    ErrorItem,
+    Evidence,
+    Observation,
+    Patient,
+    RecordResult,
+    Span,
+    Study,
+    TaskResult,
+)
+
+__all__ = [
+    "ASSERTION_STATUSES",
+    "Assertion",
+    "AssertionStatus",
+    "Claim",
+    "Code",
+    "ConfigError",
+    "Cue",
+    "Document",
+    "ErrorItem",
+    "Evidence",
+    "GroundingError",
+    "InputError",
+    "MedlensError",
+    "MissingDependencyError",
+    "Observation",
+    "Patient",
+    "RecordResult",
+    "RegistryError",
+    "Span",
+    "Study",
+    "TaskResult",
+]

@@ -1,0 +1,1 @@
+"""Clinical notes family: ``notes.extract`` (registered in ``medlens.registrations``). See CARD.md."""

@@ -1,0 +1,48 @@
+"""Every name medlens registers, in one place, by dotted path (imported only when used).
+
+``tests/test_registry.py`` snapshots these names: a name that vanishes or changes fails the build. Once released, a
+name's behaviour never changes; add ``...v2`` instead.
+"""
+
+from __future__ import annotations
+
+from medlens.core.registry import TaskSpec, readers, tasks, writers
+
+__all__ = ["register_all"]
+
+_done = False
+
+
+def register_all() -> None:
+    """Register the built-in tasks, readers and writers (idempotent)."""
+    global _done
+    if _done:
+        return
+    _done = True
+
+    tasks.register(
+        "medlens.task.notes.extract.v1",
+        TaskSpec(
+            name="medlens.task.notes.extract.v1",
+            alias="notes.extract",
+            description="Problems, medications, allergies, vitals, labs and procedures from clinical notes.",
+            backends={"rules": "medlens.notes.rules:NotesExtractRules"},
+            result="medlens.notes.schema:NotesExtractResult",
+            kinds=("note", "radiology", "pathology", "dialogue", "other"),
+            card="medlens.notes:CARD.md",
+        ),
+        alias="notes.extract",
+    )
+
+    readers.register("medlens.reader.text.v1", "medlens.io.readers:read_text", alias="text")
+    readers.register("medlens.reader.jsonl.v1", "medlens.io.readers:read_jsonl", alias="jsonl")
+    readers.register("medlens.reader.csv.v1", "medlens.io.readers:read_csv", alias="csv")
+    readers.register("medlens.reader.fhir.v1", "medlens.io.fhir_reader:read_fhir", alias="fhir")
+
+    writers.register("medlens.writer.jsonl.v1", "medlens.export.jsonl:JsonlWriter", alias="jsonl")
+    writers.register("medlens.writer.fhir.v1", "medlens.export.fhir:FhirBundleWriter", alias="fhir")
+    writers.register("medlens.writer.note_nlp.v1", "medlens.export.omop:NoteNlpCsvWriter", alias="note_nlp")
+    writers.register(
+        "medlens.writer.note_nlp_parquet.v1", "medlens.export.omop:NoteNlpParquetWriter", alias="note_nlp_parquet"
+    )
+    writers.register("medlens.writer.html.v1", "medlens.export.html:HtmlReportWriter", alias="html")
