@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ConfigDict
+
 from medlens.core.errors import MedlensError
-from medlens.core.registry import Task, TaskSpec, tasks
-from medlens.core.types import Document, ErrorItem, RecordResult
+from medlens.core.registry import Task, TaskSpec, load_object, tasks
+from medlens.core.types import Document, ErrorItem, RecordResult, TaskResult
 from medlens.registrations import register_all
 
 __all__ = ["Pipeline"]
 
 log = logging.getLogger(__name__)
+
+
+class _LooseResult(TaskResult):
+    """A result of a task this pipeline does not run (read back from an older results file), kept as is."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
 
 @dataclass
@@ -54,20 +63,42 @@ class Pipeline:
         return cls(stages)
 
     @property
+    def stages(self) -> list[Task]:
+        """The task instances, in order."""
+        return [s.task for s in self._stages]
+
+    @property
     def task_names(self) -> list[str]:
         """Short names of the tasks, in order."""
         return [s.spec.alias for s in self._stages]
+
+    def describe(self) -> list[dict[str, str]]:
+        """Alias, full name and backend of each task, for manifests and the audit log."""
+        return [{"alias": s.spec.alias, "name": s.spec.name, "backend": s.task.backend} for s in self._stages]
+
+    def parse_result(self, line: str) -> RecordResult:
+        """Read one results.jsonl line back, typing each task's payload with its registered result model."""
+        data = json.loads(line)
+        raw_tasks = data.pop("tasks", {})
+        result = RecordResult.model_validate(data)
+        by_alias = {s.spec.alias: s.spec for s in self._stages}
+        for alias, payload in raw_tasks.items():
+            spec = by_alias.get(alias)
+            model: type[TaskResult] = load_object(spec.result) if spec else _LooseResult
+            result.tasks[alias] = model.model_validate(payload)
+        return result
 
     def run(self, document: Document) -> RecordResult:
         """Run every task on one document."""
         return self.run_batch([document])[0]
 
     def run_batch(self, documents: Sequence[Document]) -> list[RecordResult]:
-        """Run every task on a batch; a task failing on the batch is retried per record so one bad record cannot
-        take the others down. Failures go in the record's ``errors``; every document gets exactly one line."""
-        results = [
-            RecordResult(id=d.id, kind=d.kind, patient_id=d.patient_id, source=d.source) for d in documents
-        ]
+        """Run every task on a batch; every document gets exactly one result, whatever fails.
+
+        A task failing on the batch is retried record by record, so one bad record cannot take the others down.
+        Failures go in the record's ``errors``.
+        """
+        results = [RecordResult(id=d.id, kind=d.kind, patient_id=d.patient_id, source=d.source) for d in documents]
         for stage in self._stages:
             applicable = [i for i, d in enumerate(documents) if d.kind in stage.spec.kinds]
             if not applicable:

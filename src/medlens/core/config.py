@@ -34,7 +34,9 @@ class RunConfig(BaseModel):
         default=["jsonl", "fhir", "note_nlp", "html"], description="Output files to write."
     )
     batch_size: int = Field(default=32, ge=1, le=100_000, description="Records per batch handed to each task.")
-    max_file_mb: float = Field(default=64.0, gt=0, description="Larger input files are rejected (ML107).")
+    max_file_mb: float = Field(
+        default=16.0, gt=0, description="Single-document files (.txt, FHIR .json) larger than this are rejected (ML107)."
+    )
     progress: bool = Field(default=True, description="Show a progress bar on stderr.")
 
 
@@ -58,6 +60,7 @@ class MedlensConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Sources in priority order: init kwargs, then the environment (files are merged by load_config)."""
         # Earlier wins: CLI/init overrides, then the environment. The file layer is merged into init by load_config.
         return (init_settings, env_settings)
 

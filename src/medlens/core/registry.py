@@ -80,8 +80,11 @@ class Writer(Protocol):
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A registered task: versioned name, short alias, backends (name -> dotted path of a factory) and the dotted
-    path of its result model (to read results.jsonl back)."""
+    """A registered task: versioned name, short alias, backends and result model.
+
+    ``backends`` maps a backend name to the dotted path of its factory; ``result`` is the dotted path of the result
+    model, used to read results.jsonl back.
+    """
 
     name: str
     alias: str

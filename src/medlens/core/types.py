@@ -57,8 +57,7 @@ class Span(BaseModel):
         """Return the text this span covers, raising ``GroundingError`` (ML401) if it lies outside ``text``."""
         if self.end > len(text):
             raise GroundingError(
-                f"span [{self.start}, {self.end}) of record {self.record_id!r} ends past its text "
-                f"(length {len(text)})",
+                f"span [{self.start}, {self.end}) of record {self.record_id!r} ends past its text (length {len(text)})",
                 code="ML401",
             )
         return text[self.start : self.end]

@@ -1,0 +1,1 @@
+"""Readers: text, JSONL, CSV and FHIR inputs -> Document records (or coded InputErrors)."""

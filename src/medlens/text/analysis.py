@@ -22,12 +22,12 @@ class TextAnalysis:
     _sentence_starts: list[int] = field(repr=False)
 
     def section_at(self, offset: int) -> Section:
-        """The section containing ``offset``."""
+        """The section containing ``offset`` (the last one for ``offset == len(text)``)."""
         i = bisect.bisect_right(self._section_starts, offset) - 1
         return self.sections[max(i, 0)]
 
     def sentence_at(self, offset: int) -> tuple[int, int]:
-        """The sentence containing ``offset`` (or the nearest one before it)."""
+        """The sentence containing ``offset`` (or the nearest one before it; the first one before any)."""
         if not self.sentences:
             return (0, len(self.text))
         i = bisect.bisect_right(self._sentence_starts, offset) - 1
@@ -35,9 +35,16 @@ class TextAnalysis:
 
 
 def analyze(text: str) -> TextAnalysis:
-    """Run section detection and sentence splitting over ``text``."""
+    """Run section detection and sentence splitting over ``text``.
+
+    Args:
+        text: the note.
+
+    Returns:
+        Sections (tiling the text) and sentences (never crossing a section boundary).
+    """
     sections = detect_sections(text)
-    sentences = split_sentences(text)
+    sentences = split_sentences(text, sections=sections)
     return TextAnalysis(
         text=text,
         sections=sections,

@@ -1,4 +1,5 @@
-"""Offset-preserving tokens (skeleton)."""
+"""Offset-preserving tokens: words (with inner dots, apostrophes and hyphens kept: "b.i.d", "x-ray", "patient's",
+"1.5") and single punctuation marks."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ import re
 
 __all__ = ["tokenize"]
 
-_TOKEN = re.compile(r"\w+(?:[.'-]\w+)*|[^\w\s]")
+_TOKEN = re.compile(r"\w+(?:[.'’\-]\w+)*|[^\w\s]")
 
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Return ``(start, end)`` offsets of the tokens of ``text[start:end]`` (offsets into ``text``)."""
+    """Return ``(start, end)`` offsets of the tokens of ``text[start:end]`` (offsets into ``text``).
+
+    Args:
+        text: the text.
+        start: first offset to tokenise.
+        end: offset to stop at (default: the end of ``text``).
+
+    Returns:
+        Token spans in order; whitespace is never part of a token.
+    """
     return [m.span() for m in _TOKEN.finditer(text, start, len(text) if end is None else end)]

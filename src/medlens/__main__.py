@@ -1,0 +1,5 @@
+"""``python -m medlens`` runs the command line."""
+
+from medlens.cli import main
+
+main()

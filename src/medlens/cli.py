@@ -1,0 +1,228 @@
+"""The ``medlens`` command line: a thin layer over library functions (CONVENTIONS.md 13).
+
+Progress and messages go to stderr; data goes to files (``run``) or stdout (``assertion``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medlens.core.config import load_config
+from medlens.core.errors import MedlensError
+from medlens.core.registry import readers, tasks, writers
+from medlens.registrations import register_all
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="medlens",
+    help="Grounded, offline-first clinical NLP. Drafts for clinician review; not for diagnostic use.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def bundled_examples() -> Path:
+    """Folder of the synthetic example notes shipped inside the package."""
+    return Path(str(resources.files("medlens") / "examples"))
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep or not key or not val:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=option)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _fail(exc: MedlensError) -> typer.Exit:
+    err.print(f"[red]error[/] {exc}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="INPUT",
+            help="File or folder: .txt, .jsonl/.ndjson, .csv, FHIR .json/.ndjson. Default: the bundled examples.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")] = Path("medlens-out"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config file (.toml/.yaml); env MEDLENS_* and flags win.")
+    ] = None,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", "-t", help="Task to run (repeatable). Default: notes.extract.")
+    ] = None,
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help="TASK=BACKEND (repeatable), e.g. notes.extract=rules.")
+    ] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format", "-f", help="Output to write (repeatable): jsonl, fhir, note_nlp, note_nlp_parquet, html."
+        ),
+    ] = None,
+    csv_map: Annotated[
+        list[str] | None,
+        typer.Option("--csv-map", help="FIELD=COLUMN for CSV input (repeatable), e.g. text=note_text."),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Records per batch.", min=1)] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a killed run: skip records already in OUT/results.jsonl.")
+    ] = False,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = None,
+) -> None:
+    """Run tasks over notes and write results.jsonl, bundle.json, note_nlp.csv and report.html into --out.
+
+    Exit code 0 when everything was read and processed, 1 when some inputs or records failed (see errors.jsonl and
+    the errors on each result line), 2 for usage or configuration errors.
+    """
+    from medlens.runner import run_job
+
+    overrides: dict[str, Any] = {"run": {}}
+    if task:
+        overrides["run"]["tasks"] = task
+    if backend:
+        overrides["run"]["backends"] = _pairs(backend, "--backend")
+    if fmt:
+        overrides["run"]["formats"] = fmt
+    if batch_size is not None:
+        overrides["run"]["batch_size"] = batch_size
+    if progress is not None:
+        overrides["run"]["progress"] = progress
+    try:
+        cfg = load_config(config, overrides)
+        logging.basicConfig(level=cfg.log_level, stream=sys.stderr)
+        source = input_path if input_path is not None else bundled_examples()
+        summary = run_job(source, out, cfg, resume=resume, csv_mapping=_pairs(csv_map, "--csv-map") or None)
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    style = "red" if summary.exit_code else "green"
+    err.print(
+        f"[{style}]{summary.records} records[/] ({summary.resumed} resumed), {summary.findings} findings, "
+        f"{summary.input_errors} unreadable inputs, {summary.record_errors} records with errors, "
+        f"{summary.seconds:.1f} s -> {out}"
+    )
+    if summary.input_errors:
+        err.print(f"  unreadable inputs are listed in {out / 'errors.jsonl'}")
+    raise typer.Exit(code=summary.exit_code)
+
+
+@app.command()
+def assertion(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT.jsonl",
+            help='Lines {"id","text","start","end"} or {"id","text","target"}; "-" reads stdin.',
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output JSONL file (default: stdout).")] = None,
+) -> None:
+    """Assertion status of one target concept per line: negated, uncertain, historical, hypothetical, family.
+
+    Writes one JSON line per input line with the five statuses and the cue spans that decided them; a bad line
+    gets an "error" object and the rest continue (exit code 1 if any line failed).
+    """
+    from medlens.text.assertion import assertion_lines
+
+    try:
+        lines = sys.stdin if str(input_path) == "-" else input_path.open(encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]error[/] [ML108] {input_path}: cannot open ({exc.strerror})")
+        raise typer.Exit(code=2) from exc
+    failed = 0
+    sink = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for row in assertion_lines(lines, source=str(input_path)):
+            failed += "error" in row
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            sink.close()
+        if lines is not sys.stdin:
+            lines.close()
+    if failed:
+        err.print(f"[red]{failed} line(s) failed[/]; see the 'error' objects in the output")
+    raise typer.Exit(code=1 if failed else 0)
+
+
+@app.command()
+def info() -> None:
+    """Print versions, installed extras and registered names (paste this into bug reports)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from medlens import __version__
+
+    register_all()
+    out = Console()
+    out.print(f"medlens {__version__} on Python {platform.python_version()} ({platform.platform()})")
+    table = Table("package", "version", title="dependencies and extras")
+    for name in ("pydantic", "fhir.resources", "simple-icd-10-cm", "pyahocorasick", "pyarrow", "torch"):
+        try:
+            table.add_row(name, version(name))
+        except PackageNotFoundError:
+            table.add_row(name, "[dim]not installed[/]")
+    out.print(table)
+    for title, registry in (("tasks", tasks), ("readers", readers), ("writers", writers)):
+        out.print(f"[bold]{title}[/]: " + ", ".join(registry.names()))
+
+
+@app.command()
+def check(
+    config: Annotated[Path | None, typer.Argument(help="Config file (.toml/.yaml) to check.")] = None,
+) -> None:
+    """Validate a configuration and report each task's backend, requirements and outputs before anything runs."""
+    from medlens.pipeline import Pipeline
+
+    try:
+        cfg = load_config(config)
+        pipeline = Pipeline.from_names(cfg.run.tasks, backends=cfg.run.backends, options=cfg.task_options)
+        for name in cfg.run.formats:
+            writers.resolve(name)
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    out = Console()
+    table = Table("task", "name", "backend", "requires", "assigns", "unmet")
+    available = {"document.text"}
+    problems = 0
+    for row, stage in zip(pipeline.describe(), pipeline.stages, strict=True):
+        unmet = [r for r in stage.requires if r not in available]
+        problems += len(unmet)
+        available.update(stage.assigns)
+        table.add_row(
+            row["alias"],
+            row["name"],
+            row["backend"],
+            ", ".join(stage.requires),
+            ", ".join(stage.assigns),
+            ", ".join(unmet) or "-",
+        )
+    out.print(table)
+    if problems:
+        err.print(f"[red]{problems} unmet requirement(s)[/]: add the tasks that assign them earlier in run.tasks")
+        raise typer.Exit(code=2)
+    out.print("configuration OK")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
