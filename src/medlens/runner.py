@@ -135,8 +135,9 @@ def run_job(
     max_bytes = int(run_cfg.max_file_mb * 2**20)
 
     with ExitStack() as stack:
-        primary: Writer = writers.get("jsonl")(out_dir, append=resume)
-        derived: list[Writer] = [writers.get(f)(out_dir) for f in formats if f != "jsonl"]
+        options = config.writer_options
+        primary: Writer = writers.get("jsonl")(out_dir, append=resume, **options.get("jsonl", {}))
+        derived: list[Writer] = [writers.get(f)(out_dir, **options.get(f, {})) for f in formats if f != "jsonl"]
         errors_fh = stack.enter_context((out_dir / ERRORS).open("w", encoding="utf-8"))
         progress = Progress(
             TextColumn("[bold]medlens[/] {task.description}"),

@@ -296,15 +296,23 @@ def test_folder_is_read_recursively_in_sorted_order_by_extension(mixed_folder: P
     assert [d.meta.get("fhir_reference") for d in _docs(items)][-2:] == ["DocumentReference/f1", "DocumentReference/f2"]
 
 
-def test_unsupported_file_in_folder_is_ml109_and_hidden_files_are_skipped(mixed_folder: Path) -> None:
-    [error] = _errors(list(read_inputs(mixed_folder)))
+def test_unsupported_and_hidden_files_in_a_folder_are_skipped_with_a_warning(
+    mixed_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert _errors(list(read_inputs(mixed_folder))) == []
+    assert "skipped 1 file(s)" in caplog.text
+
+
+def test_unsupported_file_named_directly_is_ml109(mixed_folder: Path) -> None:
+    [error] = _errors(list(read_inputs(mixed_folder / "readme.md")))
     assert (error.code, error.source) == ("ML109", str(mixed_folder / "readme.md"))
 
 
 def test_formats_restrict_the_readers(mixed_folder: Path) -> None:
     items = list(read_inputs(mixed_folder, formats=["text"]))
     assert [d.id for d in _docs(items)] == ["b/note"]
-    assert {e.code for e in _errors(items)} == {"ML109"}
+    assert _errors(items) == []
+
 
 
 def test_unknown_format_is_a_config_error(mixed_folder: Path) -> None:
@@ -339,8 +347,8 @@ def test_csv_mapping_is_passed_to_csv_files(tmp_path: Path) -> None:
 
 
 def test_count_inputs_estimates_records(mixed_folder: Path) -> None:
-    # b/note.txt 1 + a.jsonl 1 + c.csv 1 + d.json 1 + e.ndjson 1 + readme.md 1
-    assert count_inputs(mixed_folder) == 6
+    # b/note.txt 1 + a.jsonl 1 + c.csv 1 + d.json 1 + e.ndjson 1; readme.md is skipped
+    assert count_inputs(mixed_folder) == 5
 
 
 def test_count_inputs_of_missing_path_is_zero(tmp_path: Path) -> None:

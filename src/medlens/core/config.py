@@ -49,6 +49,9 @@ class MedlensConfig(BaseSettings):
     task_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Task alias -> keyword options passed to its backend."
     )
+    writer_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Output format -> keyword options of its writer, e.g. html: {max_notes: 50}."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING", description="Logging level.")
 
     @classmethod

@@ -452,7 +452,8 @@ def read_inputs(
 
     ``.txt``/``.text`` -> :func:`read_text`; ``.jsonl``/``.ndjson`` -> :func:`read_jsonl`, or the FHIR reader when
     the first line is a FHIR resource; ``.json`` -> ``medlens.io.fhir_reader.read_fhir``; ``.csv`` ->
-    :func:`read_csv`. Other extensions give ML109 for that file. Ids are tracked across the whole input: a repeat
+    :func:`read_csv`. A file named directly with another extension gives ML109; in a folder such files
+    (README.md, PDFs, ...) are skipped with one logged warning listing how many. Ids are tracked across the whole input: a repeat
     gives ML110 and is dropped (the first record wins).
 
     Args:
@@ -490,8 +491,13 @@ def read_inputs(
         "fhir": lambda f: read_fhir(f, max_bytes=max_bytes, encoding_errors=encoding_errors),
     }
     first_seen: dict[str, str | None] = {}
+    skipped = 0
     for file in files:
         fmt = _format_of(file)
+        if (fmt is None or fmt not in allowed) and top.is_dir():
+            skipped += 1
+            log.debug("skipping %s: not an input format", file)
+            continue
         if fmt is None or fmt not in allowed:
             accepted = sorted(ext for ext, alias in EXTENSIONS.items() if alias in allowed)
             yield InputError(
@@ -514,6 +520,8 @@ def read_inputs(
                     continue
                 first_seen[item.id] = item.source
             yield item
+    if skipped:
+        log.warning("skipped %d file(s) under %s that are not .txt, .jsonl, .ndjson, .csv or .json", skipped, top)
 
 
 def _count_lines(path: Path) -> int:
@@ -540,7 +548,7 @@ def count_inputs(path: str | os.PathLike[str]) -> int:
             fmt = EXTENSIONS.get(file.suffix.lower())
             if fmt in ("jsonl", "csv"):
                 total += max(_count_lines(file) - (fmt == "csv"), 0)
-            else:
+            elif fmt is not None:
                 total += 1
         return total
     except OSError:

@@ -80,7 +80,7 @@ class AllergyExtractor:
         words = r"[\s-]+"
         self._cue_before = re.compile(r"(?<!\w)(?:" + phrase_pattern(lex.cues_before, space=words) + r")(?!\w)", re.I)
         self._cue_after = re.compile(r"[ \t]*-?[ \t]*(?:" + phrase_pattern(lex.cues_after, space=words) + r")(?!\w)", re.I)
-        self._section_none = re.compile(
+        self._none_re = re.compile(
             r"[\s:.\-]*(?P<none>" + phrase_pattern(lex.section_none, space=words) + r")(?!\w)", re.IGNORECASE
         )
 
@@ -246,7 +246,7 @@ class AllergyExtractor:
                 continue
             if any(section.header_end <= f.start < section.end for f in found):
                 continue
-            m = self._section_none.match(text, section.header_end, section.end)
+            m = self._none_re.match(text, section.header_end, section.end)
             if m is not None:
                 entry = next(e for e in self.no_known if e.category is None)
                 out.append(self._no_known(text, record_id, m.start("none"), m.end("none"), entry, "section_none"))

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal
 
+import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -199,7 +200,7 @@ _NORMAL_WORDS = r"within\s+normal\s+limits|WNL|normal"
 _LINK_WORDS = (
     r"level|levels|count|counts|value|values|reading|was|is|are|were|of|at|remains|remained|now|today|initially|"
     r"currently|noted|found|measured|measuring|came\s+back|returned|elevated|high|low|decreased|increased|improved|"
-    r"up|down|rose|fell|dropped|went|to|be|about|approximately|around|only|still|equal|equals|equaled|has\s+been|"
+    r"up\s+to|down\s+to|rose\s+to|fell\s+to|dropped\s+to|went\s+(?:up\s+|down\s+)?to|be|about|approximately|around|only|still|equal|equals|equaled|has\s+been|"
     r"had\s+been|peaked|peak|trended|critically|critical|abnormal|mildly|slightly|markedly|significantly|checked|"
     r"recorded|documented|obtained|on\s+admission|on\s+arrival"
 )
@@ -211,7 +212,8 @@ _LINK_RE = re.compile(
     re.IGNORECASE,
 )
 _LINK_FLAG_RE = re.compile(
-    r"(?<![\w-])(critically\s+(?:high|low|elevated)|critical|elevated|high|low|decreased|abnormal)(?![\w-])",
+    r"(?<![\w-])(critically\s+(?:high|low|elevated)|critical|elevated|high|low|decreased(?!\s+(?:to|from))|abnormal)"
+    r"(?![\w-])",
     re.IGNORECASE,
 )
 _PRE_FLAG_RE = re.compile(
@@ -279,6 +281,12 @@ _FLAG_CODE: dict[str, Interpretation] = {
 }
 _QUAL_NORMAL = {"neg": "negative", "pos": "positive", "wnl": "normal", "within normal limits": "normal"}
 _CLUSTER_GAP = 40
+# ASCII folding for the name pre-filter: lower-case letters, keep digits and the few symbols names contain, map
+# every other byte (punctuation, whitespace, non-ASCII "?") to a space. One byte per character: offsets survive.
+_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789&/+-'^*")
+_FOLD = bytes(
+    (c + 32 if 65 <= c <= 90 else c) if (c + 32 if 65 <= c <= 90 else c) in _NAME_CHARS else 32 for c in range(256)
+)
 
 
 def _flag(raw: str) -> Interpretation:
@@ -367,6 +375,15 @@ class _Engine:
                     self._add(syn, _Target(None, p, syn, syn.isupper() and len(syn) <= 3, False, lex.type))
         trie = phrase_pattern(self.targets, space=r"[ \t]+")
         self.name_re = re.compile(rf"(?<![\w\-/])({trie})(?![^\W\d_])", re.IGNORECASE)
+        # Pre-filter: an Aho-Corasick automaton over an ASCII-folded copy of the text finds where a name may start
+        # (a synonym right after a boundary character) in one C-level pass; name_re then confirms each start.
+        self.automaton = ahocorasick.Automaton()
+        for key in self.targets:
+            folded = " " + key.encode("ascii", "replace").translate(_FOLD).decode("ascii")
+            if len(key) == 1:
+                folded += " "  # single letters only before a boundary ("T 98.6", "K: 4.1")
+            self.automaton.add_word(folded, len(folded))
+        self.automaton.make_automaton()
         self.reject_re = _words_pattern({w for lex in (vitals, labs) for w in lex.reject_after})
         self.not_after = {e.name: frozenset(w.lower() for w in e.not_after) for e in self.entries.values()}
         specs = {("vital", None): vitals.context, ("lab", None): labs.context}
@@ -506,8 +523,8 @@ def _read_entry(
     link = _LINK_RE.match(text, name_end)
     p = link.end() if link is not None else name_end
     link_text = text[name_end:p]
-    if "\n" in link_text:
-        return None
+    if "\n" in link_text or (link_text == "-" and p < len(text) and text[p].isdigit()):
+        return None  # "CK-20", "CA-125": a hyphen glued to a number makes another name
     if p == name_end and p < len(text) and text[p].isdigit() and (name_end - name_start < 2 or text[p - 1].isdigit()):
         return None  # "T2", "CO22": a glued digit belongs to the name
     end: int | None = None
@@ -602,10 +619,10 @@ def _read_panel(text: str, name_start: int, name_end: int, target: _Target, eng:
     return hits
 
 
-def _read_tall(text: str, eng: _Engine) -> list[_Hit]:
+def _read_tall(text: str, folded: str, eng: _Engine) -> list[_Hit]:
     """Heights written without a name: "69 inches tall", "5 feet 11 inches tall"."""
     entry = eng.entries.get("body_height")
-    if entry is None or "tall" not in text.lower():
+    if entry is None or " tall" not in folded:
         return []
     hits = []
     for m in _TALL_RE.finditer(text):
@@ -665,8 +682,17 @@ def extract_vitals_labs(text: str, record_id: str, analysis: TextAnalysis, conte
         return got
 
     hits: list[_Hit] = []
-    for m in eng.name_re.finditer(text):
+    folded = (" " + text).encode("ascii", "replace").translate(_FOLD).decode("ascii")
+    last_end = 0
+    for found_end, length in eng.automaton.iter_long(folded):
+        start = found_end - length + 1  # offset in text: the automaton's key has a leading boundary character
+        if start < last_end:
+            continue
+        m = eng.name_re.match(text, start)
+        if m is None:
+            continue
         ns, ne = m.span()
+        last_end = ne
         written = m.group(0)
         targets = eng.targets.get(" ".join(written.lower().split()), [])
         prev_word = _previous_word(text, ns)
@@ -696,7 +722,7 @@ def extract_vitals_labs(text: str, record_id: str, analysis: TextAnalysis, conte
                 continue
             hits.append(hit)
             break
-    hits.extend(_read_tall(text, eng))
+    hits.extend(_read_tall(text, folded, eng))
     if not hits:
         return []
     hits.sort(key=lambda h: h.start)

@@ -352,6 +352,8 @@ def _read_number(text: str, pos: int, end: int) -> _Number | None:
     sign, digits = m.group(1), m.group(2)
     if sign and pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in ".,"):
         return None  # a hyphen, not a minus sign
+    if not sign and digits[0] == "." and pos > 0 and text[pos - 1].isalnum():
+        return None  # "weight.2": a full stop and a list number, not ".2"
     e = m.end()
     if e < end and text[e] == "/" and e + 1 < end and text[e + 1].isdigit():
         return _fraction(text, m, end)
