@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from medlens.text.sections import Section, detect_sections
@@ -31,7 +33,8 @@ SECTION_TABLE = [
     ("SUMMARY1. Normal left ventricle.", [("assessment", None, 0, 7)]),
     ("ANESTHESIA: GeneralSPECIMENS: None.", [("anesthesia", None, 0, 11), ("specimens", None, 19, 29)]),
     ("REVIEW OF SYSTEMS: CONSTITUTIONAL: No fever. SKIN: No rash.",
-     [("review_of_systems", None, 0, 18), ("review_of_systems", "general", 19, 34), ("review_of_systems", "skin", 45, 50)]),
+     [("review_of_systems", None, 0, 18), ("review_of_systems", "general", 19, 34),
+      ("review_of_systems", "skin", 45, 50)]),
     ("PLAN: Follow up.\nRIGHT CORONARY ARTERY: Normal.",
      [("plan", None, 0, 5), ("plan", "right_coronary_artery", 17, 39)]),
     ("PAST MEDICAL HISTORY: Asthma.\nTASKS ADMINISTERED: testing.",
@@ -39,6 +42,8 @@ SECTION_TABLE = [
     ("normal.Eyes: Fundoscopic exam normal.",
      [("unknown", None, 0, 0), ("unknown", "heent", 7, 12)]),
     ("EXAM: Normal.\nNeck: supple.", [("physical_exam", None, 0, 5), ("physical_exam", "neck", 14, 19)]),
+    ("Extremities: no edema.\nLabs (03/01/2031):\nK 4.6",
+     [("unknown", "musculoskeletal", 0, 12), ("labs", None, 23, 41)]),
 ]  # fmt: skip
 
 
@@ -74,8 +79,9 @@ def test_empty_text_gives_one_empty_section() -> None:
 def test_sections_tile_the_text() -> None:
     text = "Intro.\nHPI: cough.\nPMH: asthma.\nPE:\nHEENT: ok.\nPLAN: rest"
     secs = detect_sections(text)
-    assert secs[0].start == 0 and secs[-1].end == len(text)
-    assert all(a.end == b.start for a, b in zip(secs, secs[1:], strict=False))
+    assert secs[0].start == 0
+    assert secs[-1].end == len(text)
+    assert all(a.end == b.start for a, b in itertools.pairwise(secs))
     assert all(s.start == s.header_start <= s.header_end <= s.end for s in secs)
 
 

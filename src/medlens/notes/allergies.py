@@ -24,6 +24,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from medlens.core.types import Assertion, Cue, Evidence
 from medlens.notes.lexicon_models import AllergenEntry, NoKnownAllergyEntry, ReactionEntry, load_allergy_lexicon
@@ -47,8 +48,10 @@ _INLINE_STOP = re.compile(
 )
 
 
-# "no allergy to penicillin" names a specific allergen: not a "no known allergy" statement.
-_SPECIFIC_AFTER = re.compile(r"[ \t]+(?:to|with|for)\b", re.IGNORECASE)
+# "no allergy to penicillin" names a specific allergen, "no allergy symptoms" symptoms: neither is a "no known
+# allergy" statement.
+_TO_AFTER = re.compile(r"[ \t]+to\b", re.IGNORECASE)
+_SPECIFIC_AFTER = re.compile(r"[ \t]+(?:to|with|for|symptoms?|testing|tests?|shots?)\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -56,7 +59,7 @@ class _Allergen:
     start: int
     end: int
     text: str
-    category: str | None
+    category: Literal["medication", "food", "environment"] | None
     producer: str
     explanation: str
     code_row: int | None  # medications.tsv row, for the RxNorm code
@@ -70,6 +73,8 @@ class AllergyExtractor:
     ALLERGEN_KIND = "allergen"
     REACTION_KIND = "reaction"
     NO_KNOWN_KIND = "no_known"
+    CUE_KIND = "allergy_cue"
+    _ALLERGEN_KINDS = frozenset({"allergen", MedicationExtractor.KIND, MedicationExtractor.GATE_KIND})
 
     def __init__(self, medications: MedicationExtractor) -> None:
         lex = load_allergy_lexicon()
@@ -78,8 +83,10 @@ class AllergyExtractor:
         self.reactions: tuple[ReactionEntry, ...] = lex.reactions
         self.no_known: tuple[NoKnownAllergyEntry, ...] = lex.no_known
         words = r"[\s-]+"
-        self._cue_before = re.compile(r"(?<!\w)(?:" + phrase_pattern(lex.cues_before, space=words) + r")(?!\w)", re.I)
-        self._cue_after = re.compile(r"[ \t]*-?[ \t]*(?:" + phrase_pattern(lex.cues_after, space=words) + r")(?!\w)", re.I)
+        self.cues_before: tuple[str, ...] = lex.cues_before
+        self._cue_after = re.compile(
+            r"[ \t]*-?[ \t]*(?:" + phrase_pattern(lex.cues_after, space=words) + r")(?!\w)", re.I
+        )
         self._none_re = re.compile(
             r"[\s:.\-]*(?P<none>" + phrase_pattern(lex.section_none, space=words) + r")(?!\w)", re.IGNORECASE
         )
@@ -97,16 +104,37 @@ class AllergyExtractor:
         for i, entry in enumerate(self.no_known):
             for phrase in entry.phrases:
                 matcher.add(phrase, (self.NO_KNOWN_KIND, i))
+        for i, cue in enumerate(self.cues_before):
+            matcher.add(cue, (self.CUE_KIND, i))
 
     # ------------------------------------------------------------------------------------------ zones
-    def zones(self, text: str, analysis: TextAnalysis) -> list[tuple[int, int]]:
-        """Merged ``(start, end)`` spans where allergens are allergies: allergies sections and inline statements."""
-        spans = [(s.header_end, s.end) for s in analysis.sections if s.name in ALLERGY_SECTIONS and s.end > s.header_end]
-        for m in self._cue_before.finditer(text):
-            _, sentence_end = analysis.sentence_at(m.start())
-            stop = max(sentence_end, m.end())
-            cut = _INLINE_STOP.search(text, m.end(), stop)
-            spans.append((m.end(), cut.start() if cut is not None else stop))
+    def zones(
+        self, text: str, analysis: TextAnalysis, matches: Sequence[PhraseMatch[MatchValue]]
+    ) -> list[tuple[int, int]]:
+        """Merged ``(start, end)`` spans where allergens are allergies: allergies sections and inline statements.
+
+        Args:
+            text: the note.
+            analysis: its sections and sentences.
+            matches: the shared matcher's matches (inline statements start at its ``allergy_cue`` matches).
+        """
+        spans = [
+            (s.header_end, s.end) for s in analysis.sections if s.name in ALLERGY_SECTIONS and s.end > s.header_end
+        ]
+        for m in matches:
+            kinds = {kind for kind, _ in m.values}
+            if self.CUE_KIND in kinds:
+                begin = m.end
+            elif self.NO_KNOWN_KIND in kinds and (to := _TO_AFTER.match(text, m.end)) is not None:
+                begin = to.end()  # "no allergy to penicillin": the statement names its allergen
+            elif kinds & self._ALLERGEN_KINDS and self._cue_after.match(text, m.end, min(len(text), m.end + 24)):
+                begin = m.start  # "penicillin allergy (rash)"
+            else:
+                continue
+            _, sentence_end = analysis.sentence_at(m.start)
+            stop = max(sentence_end, m.end)
+            cut = _INLINE_STOP.search(text, max(begin, m.end), stop)
+            spans.append((begin, cut.start() if cut is not None else stop))
         spans.sort()
         merged: list[tuple[int, int]] = []
         for s, e in spans:
@@ -129,7 +157,7 @@ class AllergyExtractor:
         Returns:
             The mentions, and the indices of the matches they used (not to be reported as anything else).
         """
-        zones = self.zones(text, analysis)
+        zones = self.zones(text, analysis, matches)
         zone_starts = [z[0] for z in zones]
         consumed: set[int] = set()
         mentions: list[ConceptMention] = []
@@ -137,8 +165,13 @@ class AllergyExtractor:
         reactions: list[tuple[int, int, int]] = []  # start, end, reaction row
         for i, m in enumerate(matches):
             kinds = {kind: row for kind, row in m.values}
+            if self.CUE_KIND in kinds:
+                consumed.add(i)
+                continue
             if self.NO_KNOWN_KIND in kinds and _SPECIFIC_AFTER.match(text, m.end) is None:
-                mentions.append(self._no_known(text, record_id, m.start, m.end, self.no_known[kinds[self.NO_KNOWN_KIND]]))
+                mentions.append(
+                    self._no_known(text, record_id, m.start, m.end, self.no_known[kinds[self.NO_KNOWN_KIND]])
+                )
                 consumed.add(i)
                 continue
             z = bisect.bisect_right(zone_starts, m.start) - 1
@@ -162,7 +195,7 @@ class AllergyExtractor:
                     code=code,
                     producer=a.producer,
                     explanation=a.explanation,
-                    allergy=AllergyDetail(reactions=tuple(a.reactions), category=a.category),  # type: ignore[arg-type]
+                    allergy=AllergyDetail(reactions=tuple(a.reactions), category=a.category),
                 )
             )
         mentions.extend(self._section_none(text, record_id, analysis, mentions))

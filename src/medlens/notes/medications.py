@@ -26,10 +26,15 @@ Discontinuation and non-use, read in the same sentence (added to the ContextEngi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from medlens.core.types import Code, Cue, Evidence
-from medlens.notes.lexicon_models import MedicationEntry, load_abbreviation_rules, load_medication_lexicon, load_sig_lexicon
+from medlens.core.types import AssertionStatus, Code, Cue, Evidence
+from medlens.notes.lexicon_models import (
+    MedicationEntry,
+    load_abbreviation_rules,
+    load_medication_lexicon,
+    load_sig_lexicon,
+)
 from medlens.notes.schema import Attribute, MedicationDetail, Quantity
 from medlens.notes.terminology import ConceptMention, ContextGate, PhraseMatcher, phrase_variants
 from medlens.text.analysis import TextAnalysis
@@ -46,6 +51,8 @@ MedicationSpan = tuple[int, int, MatchValue]
 
 _WINDOW = 120
 _DOSE_REACH = 30
+_CONCENTRATION = ("/L", "/dL")
+_DOSE_GAP_STOP = re.compile(r"\b(?:and|or|with|plus|was|were|is|are|then|but)\b", re.IGNORECASE)
 _TIME_UCUM = frozenset({"s", "min", "h", "d", "wk", "mo", "a"})
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -70,6 +77,7 @@ _FORMS = {
 _FORM_ALT = "|".join(sorted(_FORMS, key=len, reverse=True))
 _FORM_AFTER = re.compile(rf"[ \t]{{0,2}}(?P<form>{_FORM_ALT})\b", re.IGNORECASE)
 _WORD_DOSE = re.compile(rf"(?<![\w.])(?P<num>{_NUMBER_WORD_RE})[ \t]+(?P<form>{_FORM_ALT})\b", re.IGNORECASE)
+_END = r"(?:(?<=\.)|(?!\w))"
 _DIGIT = re.compile(r"(?<![\w.#/])(?:\d|\.\d)")
 
 _BOUNDARY = re.compile(r"(?<!\b[A-Za-z])[.!?](?=\s+[A-Z(\d]|[ \t]*(?:\n|$))|;")
@@ -94,15 +102,23 @@ _DURATION = re.compile(
 _PRN = re.compile(
     r"(?<![\w.])(?:p\.?\s?r\.?\s?n\.?|as[\s-]+needed|when\s+needed|if\s+needed|as\s+required)(?!\w)", re.IGNORECASE
 )
-_REASON_LEAD = re.compile(r"[ \t]*[,:]?[ \t]*(?:(?:for|with|if|to\s+treat)[ \t]+(?:the[ \t]+)?)?", re.IGNORECASE)
+# A reason follows "for/with/if/to treat" (after an optional comma or colon) or, without those words, directly after
+# a space ("PRN chest pain"); never after a bare comma ("Valium prn, Nubain prn").
+_REASON_LEAD = re.compile(
+    r"[ \t]*(?:[,:][ \t]*)?(?:for|with|if|to\s+treat)[ \t]+(?:the[ \t]+)?|[ \t]+(?=[A-Za-z])", re.IGNORECASE
+)
 _REASON_WORD = re.compile(r"[A-Za-z][A-Za-z'/-]*")
 _REASON_STOP = frozenset(
-    "and or up to not max maximum every q x times may repeat then until dose doses daily twice once po iv im sc sl"
-    " pr prn as needed per at in by mg mcg ml units tab tabs tablet tablets the a an of hours hour".split()
-)
+    {
+        "and", "or", "up", "to", "not", "max", "maximum", "every", "q", "x", "times", "may", "repeat", "then",
+        "until", "dose", "doses", "daily", "twice", "once", "po", "iv", "im", "sc", "sl", "pr", "prn", "as",
+        "needed", "per", "at", "in", "by", "mg", "mcg", "ml", "units", "tab", "tabs", "tablet", "tablets", "the",
+        "a", "an", "of", "hours", "hour",
+    }
+)  # fmt: skip
 _STOPPED_BEFORE = re.compile(
     r"\b(?:stopped|discontinued|discontinue|d/c(?:'?d)?|dc'?d|quit|ceased|no\s+longer\s+(?:taking|takes|on|using)"
-    r"|taken\s+off(?:\s+of)?|came\s+off(?:\s+of)?|off(?:\s+of)?)\s+(?:(?:his|her|their|the)\s+)?$",
+    r"|taken\s+off(?:\s+of)?|came\s+off(?:\s+of)?|off(?:\s+of)?)\s+(?:(?:taking|using)\s+)?(?:(?:his|her|their|the)\s+)?$",
     re.IGNORECASE,
 )
 _STOPPED_AFTER = re.compile(
@@ -146,15 +162,17 @@ class MedicationExtractor:
         ]
         self._route_value = {_key(p): r.value for r in sig.routes for p in r.phrases}
         self._freq_value = {_key(p): f.value for f in sig.frequencies for p in f.phrases}
+        # A phrase ending in a period ("q.a.m.") may run straight into list numbering ("q.a.m.4. Skelaxin").
         self._route_re = re.compile(
-            r"(?<![\w.])(?:" + phrase_pattern(self._route_value, space=r"[\s-]+") + r")(?![\w])", re.IGNORECASE
+            r"(?<![\w.])(?:" + phrase_pattern(self._route_value, space=r"[\s-]+") + r")" + _END, re.IGNORECASE
         )
         self._freq_re = re.compile(
             r"(?<![\w.])(?:"
             + _PARAMETRIC_FREQ
             + r"|(?P<fixed>"
             + phrase_pattern(self._freq_value, space=r"[\s-]+")
-            + r"))(?![\w])",
+            + r"))"
+            + _END,
             re.IGNORECASE,
         )
 
@@ -195,8 +213,9 @@ class MedicationExtractor:
         consumed: list[tuple[int, int]] = []
         for k, (start, end, row) in enumerate(spans):
             entry = self.entries[row]
-            stop = self._window_end(text, end, spans[k + 1][0] if k + 1 < len(spans) else len(text), analysis)
-            detail, reason_span = self._sig(text, record_id, end, stop)
+            next_start = spans[k + 1][0] if k + 1 < len(spans) else len(text)
+            stop = self._window_end(text, end, next_start, analysis)
+            detail, reason_span = self._sig(text, record_id, end, stop, next_start)
             if reason_span is not None:
                 consumed.append(reason_span)
             mentions.append(
@@ -224,35 +243,47 @@ class MedicationExtractor:
         return boundary.start() if boundary is not None else stop
 
     def _sig(
-        self, text: str, record_id: str, pos: int, stop: int
+        self, text: str, record_id: str, pos: int, stop: int, next_start: int
     ) -> tuple[MedicationDetail | None, tuple[int, int] | None]:
         if stop <= pos:
             return None, None
         taken: list[tuple[int, int]] = []
-        dose = self._dose(text, record_id, pos, stop, taken)
+        dose = self._dose(text, record_id, pos, stop, next_start, taken)
+        # PRN before route: "p.r.n." must not be read as the route "p.r." (per rectum).
+        prn, reason_span = self._prn(text, record_id, pos, stop, taken)
         route = self._attr(text, record_id, self._route_re, pos, stop, taken, "route", self._route_value_of)
         frequency = self._attr(text, record_id, self._freq_re, pos, stop, taken, "frequency", self._freq_value_of)
         duration = self._attr(text, record_id, _DURATION, pos, stop, taken, "duration", _duration_value)
-        prn, reason_span = self._prn(text, record_id, pos, stop, taken)
+        if route is not None and dose is None and frequency is None and duration is None and prn is None:
+            # A lone route word counts only right after the name ("Lasix IV", "albuterol MDI"); further away it is
+            # as likely narrative ("changed to oral formulation", "vaginal irritation").
+            if route.evidence[0].start - pos > 2:
+                route = None
         if dose is None and route is None and frequency is None and duration is None and prn is None:
             return None, None
         detail = MedicationDetail(dose=dose, route=route, frequency=frequency, duration=duration, prn=prn)
         return detail, reason_span
 
-    def _dose(self, text: str, record_id: str, pos: int, stop: int, taken: list[tuple[int, int]]) -> Quantity | None:
+    def _dose(
+        self, text: str, record_id: str, pos: int, stop: int, next_start: int, taken: list[tuple[int, int]]
+    ) -> Quantity | None:
         reach = min(stop, pos + _DOSE_REACH)
         for m in _DIGIT.finditer(text, pos, reach):
+            if _DOSE_GAP_STOP.search(text, pos, m.start()):
+                return None  # "Marcaine and 1% lidocaine": the number belongs to something else
             q = match_quantity(text, m.start(), stop)
             if q is None:
                 continue
-            if q.ucum in _TIME_UCUM:
-                return None
+            if q.ucum in _TIME_UCUM or (q.ucum is not None and q.ucum.endswith(_CONCENTRATION)):
+                return None  # a duration ("7 days") or a blood level ("0.09 mg/L"), not a dose
             q_end, unit, ucum = q.end, q.unit, q.ucum
             if unit is None:
                 form = _FORM_AFTER.match(text, q.end, stop)
                 if form is None:
                     return None
                 q_end, unit, ucum = form.end(), form.group("form"), _FORMS[form.group("form").lower()]
+            if not text[q_end:next_start].strip():
+                return None  # a strength written before the next drug ("... 1% lidocaine")
             taken.append((q.start, q_end))
             return Quantity(
                 text=text[q.start : q_end],
@@ -268,12 +299,12 @@ class MedicationExtractor:
         if w is None:
             return None
         taken.append(w.span())
-        form = w.group("form")
+        form_word = w.group("form")
         return Quantity(
             text=w.group(),
             value=_number(w.group("num")),
-            unit=form,
-            ucum=_FORMS[form.lower()],
+            unit=form_word,
+            ucum=_FORMS[form_word.lower()],
             evidence=(_evidence(text, record_id, w.start(), w.end(), "dose", "number word with a dose form"),),
         )
 
@@ -311,9 +342,8 @@ class MedicationExtractor:
         stop: int,
         taken: list[tuple[int, int]],
         name: str,
-        normalise: object,
+        normalise: Callable[[re.Match[str]], str | None],
     ) -> Attribute | None:
-        assert callable(normalise)
         for m in pattern.finditer(text, pos, stop):
             s, e = m.span()
             if any(s < te and ts < e for ts, te in taken):
@@ -339,7 +369,7 @@ class MedicationExtractor:
             lead = _REASON_LEAD.match(text, e, stop)
             cursor = lead.end() if lead is not None else e
             words: list[tuple[int, int]] = []
-            while len(words) < 4:
+            while lead is not None and len(words) < 4:
                 w = _REASON_WORD.match(text, cursor, stop)
                 if w is None or w.group().lower() in _REASON_STOP:
                     break
@@ -394,10 +424,10 @@ def _evidence(text: str, record_id: str, start: int, end: int, pattern: str, exp
     return Evidence.of(text, record_id, start, end, f"{_P}.{pattern}.v1", explanation=explanation)
 
 
-def _cue(status: str, start: int, end: int, text: str, rule: str) -> Cue:
+def _cue(status: AssertionStatus, start: int, end: int, text: str, rule: str) -> Cue:
     # Trim surrounding whitespace so the cue quotes exactly its words.
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return Cue(status=status, start=start, end=end, text=text[start:end], rule=f"medlens.context.medication.{rule}.v1")  # type: ignore[arg-type]
+    return Cue(status=status, start=start, end=end, text=text[start:end], rule=f"medlens.context.medication.{rule}.v1")

@@ -20,7 +20,7 @@ import re
 
 from medlens.core.types import Code
 from medlens.notes.lexicon_models import ProblemEntry, load_abbreviation_rules, load_problem_lexicon
-from medlens.notes.terminology import ConceptMention, ContextGate, PhraseMatcher, phrase_variants
+from medlens.notes.terminology import ConceptMention, ContextGate, PhraseMatcher, phrase_variants, plural_variants
 from medlens.text.analysis import TextAnalysis
 
 __all__ = ["ICD10CM_SYSTEM", "ProblemExtractor"]
@@ -59,13 +59,16 @@ class ProblemExtractor:
         for i, entry in enumerate(self.entries):
             value = (self.KIND, i)
             for phrase in (entry.preferred, *entry.synonyms, *entry.derived):
-                matcher.add_all(phrase_variants(phrase), value)
+                for form in plural_variants(phrase):
+                    matcher.add_all(phrase_variants(form), value)
             for abbr in entry.abbreviations:
                 matcher.add_all(phrase_variants(abbr), value, case_sensitive=True)
         for g, (gate, _) in enumerate(self.gates):
             matcher.add(gate.gate.abbr, (self.GATE_KIND, g), case_sensitive=gate.gate.case_sensitive)
 
-    def mention(self, text: str, start: int, end: int, value: MatchValue, analysis: TextAnalysis) -> ConceptMention | None:
+    def mention(
+        self, text: str, start: int, end: int, value: MatchValue, analysis: TextAnalysis
+    ) -> ConceptMention | None:
         """The problem mention for a match of ``value`` at ``text[start:end]``, or None when rules drop it."""
         kind, index = value
         if kind == self.GATE_KIND:

@@ -8,7 +8,7 @@ appendectomy" is historical, "will schedule colonoscopy" hypothetical, "declined
 from __future__ import annotations
 
 from medlens.notes.lexicon_models import ProcedureEntry, load_procedure_lexicon
-from medlens.notes.terminology import ConceptMention, PhraseMatcher, phrase_variants
+from medlens.notes.terminology import ConceptMention, PhraseMatcher, phrase_variants, plural_variants
 
 __all__ = ["ProcedureExtractor"]
 
@@ -30,7 +30,8 @@ class ProcedureExtractor:
         for i, entry in enumerate(self.entries):
             value = (self.KIND, i)
             for phrase in (entry.preferred, *entry.synonyms):
-                matcher.add_all(phrase_variants(phrase), value)
+                for form in plural_variants(phrase):
+                    matcher.add_all(phrase_variants(form), value)
             for abbr in entry.abbreviations:
                 matcher.add_all(phrase_variants(abbr), value, case_sensitive=True)
 

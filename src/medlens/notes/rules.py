@@ -28,7 +28,7 @@ from medlens.notes.medications import MedicationExtractor
 from medlens.notes.problems import ProblemExtractor
 from medlens.notes.procedures import ProcedureExtractor
 from medlens.notes.schema import FINDING_TYPES, Finding, FindingType, NotesExtractResult
-from medlens.notes.terminology import ConceptMention, PhraseMatch, PhraseMatcher, aligned_lower
+from medlens.notes.terminology import ConceptMention, PhraseMatch, PhraseMatcher
 from medlens.notes.vitals_labs import extract_vitals_labs
 from medlens.text.analysis import TextAnalysis, analyze
 from medlens.text.context import ContextEngine
@@ -106,11 +106,13 @@ class NotesExtractRules:
         """
         res = self._res
         analysis = analyze(text)
-        matches = res.matcher.find(text, aligned_lower(text))
+        matches = res.matcher.find(text)
         mentions = self._mentions(text, record_id, matches, analysis)
         findings = self._findings(text, record_id, mentions, analysis)
         if "vital" in self._types or "lab" in self._types:
-            findings.extend(f for f in extract_vitals_labs(text, record_id, analysis, res.context) if f.type in self._types)
+            findings.extend(
+                f for f in extract_vitals_labs(text, record_id, analysis, res.context) if f.type in self._types
+            )
         findings.sort(key=lambda f: (f.evidence[0].start, f.evidence[0].end) if f.evidence else (len(text), 0))
         return findings
 
@@ -183,8 +185,9 @@ def _in_header(analysis: TextAnalysis, offset: int) -> bool:
 
 
 def _with_cues(assertion: Assertion, mention: ConceptMention) -> Assertion:
-    statuses = {status: True for status in (c.status for c in mention.extra_cues)}
-    return assertion.model_copy(update={**statuses, "cues": (*assertion.cues, *mention.extra_cues)})
+    update: dict[str, object] = {cue.status: True for cue in mention.extra_cues}
+    update["cues"] = (*assertion.cues, *mention.extra_cues)
+    return assertion.model_copy(update=update)
 
 
 def finding_types() -> tuple[FindingType, ...]:

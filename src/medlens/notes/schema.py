@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from medlens.core.types import Assertion, Claim, Code, TaskResult
 
 __all__ = [
+    "FINDING_TYPES",
     "AllergyDetail",
     "Attribute",
-    "FINDING_TYPES",
     "Finding",
     "FindingType",
     "Interpretation",

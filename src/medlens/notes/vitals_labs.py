@@ -27,6 +27,10 @@ How a result is read (``Sodium 133``, ``BP: 140/90 mmHg``, ``WBC: 12.3 (H)``, ``
    troponin``) with ``interpretation_source="stated"``, else a reference range written right after the value
    (``(ref 3.5-5.1)``, ``[3.5 - 5.1]``, ``(3.5-5.1)``, ``(ref <0.04)``) with ``"reference_range"``.
 
+Assertion: ConText (``context.assert_targets``) over the span from name to value; a result written with its value
+is never negated (the cue is the result word, "nitrite negative", or a neighbour's list-scoped "no"), so negation
+and its cues are dropped while historical, hypothetical and family statuses are kept.
+
 Evidence: one span from the name (or a flag before it) to the end of what was read, plus one span per
 :class:`~medlens.notes.schema.Quantity` for its value; panels (``H&H 13/39``, ``ABG 7.35/45/80``) give each member
 two spans: the panel name and its own value.
@@ -38,155 +42,26 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Literal
 
-import ahocorasick
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from medlens.core.errors import ConfigError
-from medlens.core.types import Code, Evidence
+from medlens.core.types import Assertion, Code, Evidence
+from medlens.notes.measurement_lexicon import (
+    LOINC_SYSTEM,
+    ContextSpec,
+    Domain,
+    MeasurementEntry,
+    MeasurementLexicon,
+    PanelEntry,
+    load_measurement_lexicons,
+)
 from medlens.notes.schema import Finding, Interpretation, MeasurementDetail, Quantity
 from medlens.text.analysis import TextAnalysis
 from medlens.text.context import ContextEngine
-from medlens.text.measurements import QuantityMatch, match_quantity, match_unit, phrase_pattern
+from medlens.text.measurements import match_quantity, match_unit, phrase_pattern
 
-__all__ = [
-    "ComponentCode",
-    "ContextSpec",
-    "MeasurementEntry",
-    "MeasurementLexicon",
-    "PanelEntry",
-    "extract_vitals_labs",
-    "load_measurement_lexicons",
-]
+__all__ = ["extract_vitals_labs"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_LOINC = re.compile(r"^\d{1,7}-\d$")
-LOINC_SYSTEM = "http://loinc.org"
-ValueKind = Literal["numeric", "qualitative", "any", "blood_pressure", "height"]
-Domain = Literal["vital", "lab"]
 _SectionOf = Callable[[int], tuple[str, frozenset[str]]]
-
-
-class ComponentCode(BaseModel):
-    """LOINC code of one component of a panel result (blood pressure: systolic, diastolic)."""
-
-    model_config = _FROZEN
-
-    loinc: str = Field(pattern=_LOINC.pattern, description="LOINC code.")
-    loinc_display: str = Field(description="LOINC long common name.")
-
-
-class MeasurementEntry(BaseModel):
-    """One vital sign or lab test: its names, its LOINC code (only where certain) and what a value may look like."""
-
-    model_config = _FROZEN
-
-    name: str = Field(description="snake_case id; the rule is medlens.rule.notes.<vitals|labs>.<name>.v1.")
-    preferred: str = Field(description="Preferred name, the finding's text.")
-    loinc: str | None = Field(default=None, pattern=_LOINC.pattern, description="LOINC code, empty unless certain.")
-    loinc_display: str | None = Field(default=None, description="LOINC long common name of the code.")
-    loinc_units: tuple[str, ...] = Field(
-        default=(), description="UCUM units the code fits; another written unit drops the code (empty: any)."
-    )
-    synonyms: tuple[str, ...] = Field(min_length=1, description="Names as written in notes.")
-    exact: tuple[str, ...] = Field(default=(), description="Synonyms matched only as written or in capitals.")
-    gated: tuple[str, ...] = Field(default=(), description="Synonyms that need a vital-sign / laboratory context.")
-    units: tuple[str, ...] = Field(default=(), description="UCUM codes accepted after the value.")
-    unit_contexts: tuple[str, ...] = Field(default=(), description="Unit contexts ('temperature', 'height').")
-    value: ValueKind = Field(default="numeric", description="What a value looks like.")
-    context: str | None = Field(default=None, description="Sub-context the entry needs ('urinalysis', 'abg').")
-    not_after: tuple[str, ...] = Field(default=(), description="A word right before the name that cancels it.")
-    components: tuple[ComponentCode, ...] = Field(default=(), description="Component codes (blood pressure).")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> MeasurementEntry:
-        if not _SNAKE.match(self.name):
-            raise ValueError(f"entry name {self.name!r} is not snake_case")
-        if (self.loinc is None) != (self.loinc_display is None):
-            raise ValueError(f"entry {self.name!r}: give loinc and loinc_display together")
-        for field_name in ("exact", "gated"):
-            extra = set(getattr(self, field_name)) - set(self.synonyms)
-            if extra:
-                raise ValueError(f"entry {self.name!r}: {field_name} {sorted(extra)} are not synonyms")
-        return self
-
-
-class PanelEntry(BaseModel):
-    """A name written once for several results ("H&H 13/39", "ABG 7.35/45/80")."""
-
-    model_config = _FROZEN
-
-    name: str = Field(description="snake_case id of the panel rule.")
-    synonyms: tuple[str, ...] = Field(min_length=1, description="Panel names as written.")
-    members: tuple[str, ...] = Field(min_length=2, description="Entry names of the values, in written order.")
-
-
-class ContextSpec(BaseModel):
-    """Where a gated name counts: section-name words and cue words shortly before it."""
-
-    model_config = _FROZEN
-
-    sections: tuple[str, ...] = Field(default=(), description="Words of canonical section names ('exam').")
-    cues: tuple[str, ...] = Field(default=(), description="Cue phrases; all-capital ones match case-sensitively.")
-    window: int = Field(default=200, ge=0, description="How far before the name a cue may be, in characters.")
-
-
-class MeasurementLexicon(BaseModel):
-    """The whole ``vitals.yaml`` or ``labs.yaml``."""
-
-    model_config = _FROZEN
-
-    source: str = Field(description="Where the codes come from.")
-    licence: str = Field(description="Licence of the codes.")
-    version: int = Field(ge=1, description="Version of the lexicon file.")
-    type: Domain = Field(description="Finding type of the entries.")
-    context: ContextSpec = Field(description="The vital-sign or laboratory context.")
-    subcontexts: dict[str, ContextSpec] = Field(default_factory=dict, description="Named narrower contexts.")
-    suppress_sections: tuple[str, ...] = Field(default=(), description="Section-name words where nothing is read.")
-    reject_after: tuple[str, ...] = Field(default=(), description="Words that make a preceding number a dose.")
-    reject_before: tuple[str, ...] = Field(
-        default=(), description="Words right before a name that make its number a target, not a result ('goal')."
-    )
-    entries: tuple[MeasurementEntry, ...] = Field(min_length=1, description="The tests.")
-    panels: tuple[PanelEntry, ...] = Field(default=(), description="Names written once for several results.")
-
-    @model_validator(mode="after")
-    def _unique(self) -> MeasurementLexicon:
-        names = [e.name for e in self.entries] + [p.name for p in self.panels]
-        dupes = {n for n in names if names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"duplicate entry names {sorted(dupes)}")
-        known = {e.name for e in self.entries}
-        for entry in self.entries:
-            if entry.context is not None and entry.context not in self.subcontexts:
-                raise ValueError(f"entry {entry.name!r}: unknown context {entry.context!r}")
-        for panel in self.panels:
-            missing = set(panel.members) - known
-            if missing:
-                raise ValueError(f"panel {panel.name!r}: unknown members {sorted(missing)}")
-        return self
-
-
-def _load(name: str) -> MeasurementLexicon:
-    path = resources.files("medlens.notes").joinpath("lexicon", name)
-    try:
-        return MeasurementLexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"invalid lexicon {name}: {exc}", code="ML201") from exc
-
-
-@functools.cache
-def load_measurement_lexicons() -> tuple[MeasurementLexicon, MeasurementLexicon]:
-    """The packaged ``vitals.yaml`` and ``labs.yaml``, validated (cached).
-
-    Raises:
-        ConfigError: ML201 if a file is unreadable or invalid.
-    """
-    return _load("vitals.yaml"), _load("labs.yaml")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -197,12 +72,16 @@ _QUAL_WORDS = (
     r"|WNL|[1-4]\s?\+|\+\s?[1-4]"
 )
 _NORMAL_WORDS = r"within\s+normal\s+limits|WNL|normal"
+# Words allowed between a name and its value. Phrases ending in "to"/"at" come before their first word, since the
+# alternation is ordered: "elevated to 5" must not stop after "elevated".
 _LINK_WORDS = (
+    r"(?:elevated|increased|decreased|improved|normalized|trended|peaked|rose|fell|dropped|went(?:\s+up|\s+down)?|"
+    r"up|down|found|noted|measured|documented|recorded|equal|equals|equaled)\s+(?:to\s+be|to|at)|to\s+be|"
     r"level|levels|count|counts|value|values|reading|was|is|are|were|of|at|remains|remained|now|today|initially|"
     r"currently|noted|found|measured|measuring|came\s+back|returned|elevated|high|low|decreased|increased|improved|"
-    r"up\s+to|down\s+to|rose\s+to|fell\s+to|dropped\s+to|went\s+(?:up\s+|down\s+)?to|be|about|approximately|around|only|still|equal|equals|equaled|has\s+been|"
-    r"had\s+been|peaked|peak|trended|critically|critical|abnormal|mildly|slightly|markedly|significantly|checked|"
-    r"recorded|documented|obtained|on\s+admission|on\s+arrival"
+    r"be|about|approximately|around|only|still|equal|equals|equaled|has\s+been|had\s+been|peaked|peak|trended|"
+    r"critically|critical|abnormal|mildly|slightly|markedly|significantly|checked|recorded|documented|obtained|"
+    r"on\s+admission|on\s+arrival"
 )
 _LINK_RE = re.compile(
     r"(?:[ \t]*\((?:serum|plasma|blood|venous|arterial|whole\s+blood|POC|point[ -]of[ -]care|fasting|random|repeat|"
@@ -231,7 +110,8 @@ _FT_IN_RE = re.compile(
     re.IGNORECASE,
 )
 _TALL_RE = re.compile(
-    r"(?<![\w.])(?:(\d)[ \t]*(?:'|’|feet|foot|ft\.?)[ \t]*(?:(\d{1,2})[ \t]*(?:\"|”|''|inches|inch|in\.?)?)?"
+    r"(?<![\w.])(?:(\d)[ \t]*(?:'|’|feet|foot|ft\.?)[ \t]*"
+    r"(?:(?:and[ \t]+)?(\d{1,2})[ \t]*(?:\"|”|''|inches|inch|in\.?)?)?"
     r"|(\d{2,3}(?:\.\d+)?)[ \t]*(inches|inch|in|cm|centimeters))[ \t]+tall(?!\w)",
     re.IGNORECASE,
 )
@@ -293,9 +173,9 @@ def _flag(raw: str) -> Interpretation:
     return _FLAG_CODE[" ".join(raw.lower().split()).rstrip("*") or "*"]
 
 
-def _words_pattern(words: Iterable[str]) -> re.Pattern[str]:
+def _words_pattern(words: Iterable[str], *, lead: str = r"[ \t]*") -> re.Pattern[str]:
     body = phrase_pattern(words, space=r"[ \t]+")
-    return re.compile(rf"[ \t]*(?:{body})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"{lead}(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -377,6 +257,8 @@ class _Engine:
         self.name_re = re.compile(rf"(?<![\w\-/])({trie})(?![^\W\d_])", re.IGNORECASE)
         # Pre-filter: an Aho-Corasick automaton over an ASCII-folded copy of the text finds where a name may start
         # (a synonym right after a boundary character) in one C-level pass; name_re then confirms each start.
+        import ahocorasick  # lazily: ``import medlens`` stays light (tests/test_quality.py)
+
         self.automaton = ahocorasick.Automaton()
         for key in self.targets:
             folded = " " + key.encode("ascii", "replace").translate(_FOLD).decode("ascii")
@@ -386,7 +268,12 @@ class _Engine:
         self.automaton.make_automaton()
         self.reject_re = _words_pattern({w for lex in (vitals, labs) for w in lex.reject_after})
         self.not_after = {e.name: frozenset(w.lower() for w in e.not_after) for e in self.entries.values()}
-        specs = {("vital", None): vitals.context, ("lab", None): labs.context}
+        self.blocked_by = {e.name: _words_pattern(e.blocked_by, lead="") for e in self.entries.values() if e.blocked_by}
+        self.excludes = {lex.type: lex.exclude_contexts for lex in (vitals, labs)}
+        specs: dict[tuple[str, str | None], ContextSpec] = {
+            ("vital", None): vitals.context,
+            ("lab", None): labs.context,
+        }
         specs.update({("lab", k): v for k, v in labs.subcontexts.items()})
         specs.update({("vital", k): v for k, v in vitals.subcontexts.items()})
         self.contexts = {key: self._compile_spec(spec) for key, spec in specs.items()}
@@ -412,11 +299,14 @@ class _Engine:
         other_re = re.compile(rf"(?<![\w/])(?:{phrase_pattern(other)})(?![\w/])", re.IGNORECASE) if other else None
         return frozenset(spec.sections), upper_re, other_re, spec.window
 
-    def in_context(self, text: str, start: int, section_words: frozenset[str], key: tuple[str, str | None]) -> bool:
+    def in_context(
+        self, text: str, start: int, section_words: frozenset[str], key: tuple[str, str | None], floor: int = 0
+    ) -> bool:
+        """Whether ``start`` is in the context ``key``: by section, or by a cue within the window (not before floor)."""
         sections, upper_re, other_re, window = self.contexts[key]
         if sections & section_words:
             return True
-        lo = max(0, start - window)
+        lo = max(floor, start - window)
         return bool(
             (upper_re is not None and upper_re.search(text, lo, start))
             or (other_re is not None and other_re.search(text, lo, start))
@@ -433,28 +323,20 @@ def _engine() -> _Engine:
 # Reading one value
 
 
-def _value_from_quantity(q: QuantityMatch, number_end: int | None = None) -> _Value:
-    unit_span = (q.unit_start, q.unit_end) if q.unit_start is not None and q.unit_end is not None else None
-    return _Value(q.start, number_end or q.end, q.value, q.low, q.high, q.comparator, q.unit, q.ucum, unit_span)
-
-
-def _read_numeric(text: str, pos: int, entry: MeasurementEntry, eng: _Engine) -> tuple[_Value, int, str | None] | None:
-    """A number (range, comparator) with an accepted unit at ``pos``: (value, end, flag letter read as unit)."""
+def _read_numeric(text: str, pos: int, entry: MeasurementEntry) -> _Value | None:
+    """A number (range, comparator) at ``pos`` with no unit or one the entry accepts."""
     q = match_quantity(text, pos, contexts=entry.unit_contexts)
     if q is None:
         return None
     number_end = q.unit_start if q.unit_start is not None else q.end
     if "/" in text[q.start : number_end] or (q.value is not None and q.value < 0) or (q.low is not None and q.low < 0):
         return None
-    flag = None
     if q.unit is not None and q.ucum not in entry.units and not (q.ucum is None and entry.unit_contexts):
-        if q.unit in {"L", "H"} and q.value is not None:
-            flag = q.unit  # "K 3.2 L": the lab's low flag, not litres
-            v = _Value(q.start, number_end, q.value, comparator=q.comparator)
-            return v, number_end, flag
+        if q.unit in {"L", "H"}:  # "K 3.2 L": the lab's flag (read by _read_after), not litres or hours
+            return _Value(q.start, number_end, q.value, q.low, q.high, q.comparator)
         return None
-    v = _value_from_quantity(q)
-    return v, q.end, flag
+    unit_span = (q.unit_start, q.unit_end) if q.unit_start is not None and q.unit_end is not None else None
+    return _Value(q.start, q.end, q.value, q.low, q.high, q.comparator, q.unit, q.ucum, unit_span)
 
 
 def _read_height(text: str, pos: int) -> tuple[_Value, int] | None:
@@ -528,7 +410,6 @@ def _read_entry(
     if p == name_end and p < len(text) and text[p].isdigit() and (name_end - name_start < 2 or text[p - 1].isdigit()):
         return None  # "T2", "CO22": a glued digit belongs to the name
     end: int | None = None
-    flag_letter: str | None = None
     if entry.value == "blood_pressure":
         m = _BP_RE.match(text, p)
         if m is None:
@@ -549,9 +430,9 @@ def _read_entry(
             if h is not None:
                 hit.values, end = [h[0]], h[1]
         if end is None and entry.value in ("numeric", "any", "height"):
-            r = _read_numeric(text, p, entry, eng)
-            if r is not None:
-                hit.values, end, flag_letter = [r[0]], r[1], r[2]
+            number = _read_numeric(text, p, entry)
+            if number is not None:
+                hit.values, end = [number], number.end
         if end is None:
             qm = (_QUAL_RE if entry.value in ("qualitative", "any") else _NORMAL_RE).match(text, p)
             if qm is None or (domain == "vital" and entry.value != "qualitative"):
@@ -563,9 +444,6 @@ def _read_entry(
     if eng.reject_re.match(text, _skip_spaces(text, end)) is not None:
         return None
     after = _read_after(text, end, hit)
-    if flag_letter is not None and hit.interpretation_source != "stated":
-        hit.interpretation, hit.interpretation_source = _flag(flag_letter), "stated"
-        after = max(after, _after_letter(text, end))
     if hit.interpretation_source != "stated":
         lf = _LINK_FLAG_RE.search(link_text)
         pre = _PRE_FLAG_RE.search(text, max(0, name_start - 32), name_start)
@@ -587,11 +465,6 @@ def _skip_spaces(text: str, pos: int) -> int:
     return pos
 
 
-def _after_letter(text: str, end: int) -> int:
-    pos = _skip_spaces(text, end)
-    return pos + 1 if pos < len(text) and text[pos] in "LH" else end
-
-
 def _producer(domain: str, name: str) -> str:
     return f"medlens.rule.notes.{'vitals' if domain == 'vital' else 'labs'}.{name}.v1"
 
@@ -610,7 +483,9 @@ def _read_panel(text: str, name_start: int, name_end: int, target: _Target, eng:
     for i, member in enumerate(panel.members, start=1):
         entry = eng.entries[member]
         v = _Value(m.start(i), m.end(i), float(m.group(i)))
-        hit = _Hit(entry, target.domain, _producer(target.domain, panel.name), [(name_start, name_end), (v.start, v.end)])
+        hit = _Hit(
+            entry, target.domain, _producer(target.domain, panel.name), [(name_start, name_end), (v.start, v.end)]
+        )
         hit.values = [v]
         hit.explanation = f"panel name followed by {len(panel.members)} values; value {i} of {len(panel.members)}"
         hits.append(hit)
@@ -720,6 +595,8 @@ def extract_vitals_labs(text: str, record_id: str, analysis: TextAnalysis, conte
                 text, ns, section(ns)[1], (target.domain, entry.context)
             ):
                 continue
+            if _excluded(text, ns, entry, target.domain, eng, analysis, hits[-1].end if hits else 0):
+                break
             hits.append(hit)
             break
     hits.extend(_read_tall(text, folded, eng))
@@ -728,6 +605,30 @@ def extract_vitals_labs(text: str, record_id: str, analysis: TextAnalysis, conte
     hits.sort(key=lambda h: h.start)
     accepted = [h for i, h in enumerate(hits) if _keep(text, hits, i, eng, section)]
     return _findings(text, record_id, analysis, context, accepted, eng, section)
+
+
+def _excluded(
+    text: str,
+    start: int,
+    entry: MeasurementEntry,
+    domain: Domain,
+    eng: _Engine,
+    analysis: TextAnalysis,
+    previous_end: int,
+) -> bool:
+    """Whether the sentence before ``start`` puts the name in a body fluid, an organ or a specimen.
+
+    Organ words count only after the previous result ("heart rate 76, weight 80 kg" is not an organ weight).
+    """
+    blocked = eng.blocked_by.get(entry.name)
+    excludes = eng.excludes[domain]
+    if blocked is None and not excludes:
+        return False
+    sentence_start = analysis.sentence_at(start)[0]
+    floor = sentence_start if sentence_start <= start else 0
+    if blocked is not None and blocked.search(text, max(floor, start - 80, min(previous_end, start)), start):
+        return True
+    return any(eng.in_context(text, start, frozenset(), (domain, name), floor) for name in excludes)
 
 
 def _previous_word(text: str, start: int) -> str:
@@ -758,6 +659,19 @@ def _keep(text: str, hits: list[_Hit], i: int, eng: _Engine, section: _SectionOf
     return False
 
 
+def _value_cues_removed(assertion: Assertion) -> Assertion:
+    """A result written with its value is never "absent": drop negation and its cues, keep the other statuses.
+
+    ConText negation cues around a result are the result word itself ("nitrite negative", "troponins negative") or
+    a list-scoped cue of a neighbour ("no leukocyte esterase, nitrite negative"); historical, hypothetical ("call if
+    temperature > 38.5") and family statuses stay as the engine set them.
+    """
+    if not assertion.negated:
+        return assertion
+    cues = tuple(c for c in assertion.cues if c.status != "negated")
+    return assertion.model_copy(update={"negated": False, "cues": cues})
+
+
 def _quantity(text: str, record_id: str, producer: str, v: _Value) -> Quantity:
     spans = [(v.start, v.end)]
     if v.unit_span is not None and not (v.start <= v.unit_span[0] and v.unit_span[1] <= v.end):
@@ -785,7 +699,8 @@ def _findings(
 ) -> list[Finding]:
     assertions = context.assert_targets(text, [(h.start, h.end) for h in hits], analysis=analysis)
     findings = []
-    for hit, assertion in zip(hits, assertions, strict=True):
+    for hit, found in zip(hits, assertions, strict=True):
+        assertion = _value_cues_removed(found)
         values = [_quantity(text, record_id, hit.producer, v) for v in hit.values]
         detail = MeasurementDetail(
             value=values[0] if values else None,

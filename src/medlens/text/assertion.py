@@ -61,8 +61,7 @@ def assert_target(
         if found < 0:
             raise InputError("target not found in text", code="ML104")
         start, end = found, found + len(target)
-    assert start is not None and end is not None
-    if not 0 <= start < end <= len(text):
+    if start is None or end is None or not 0 <= start < end <= len(text):
         raise InputError(f"span [{start}, {end}) is outside the text (length {len(text)})", code="ML104")
     analysis = analyze(text)
     return _engine().assert_target(
@@ -103,7 +102,8 @@ def _int_field(obj: dict[str, Any], name: str) -> int | None:
 def assertion_lines(lines: Iterable[str], *, source: str) -> Iterator[dict[str, Any]]:
     """Assert the target of each JSONL line; yield one result dict per non-blank line, in order.
 
-    Each line is ``{"id", "text", "start", "end"}`` or ``{"id", "text", "target"}`` (other fields are ignored).
+    Each line is ``{"id", "text", "start", "end"}`` or ``{"id", "text", "target"}`` (other fields are ignored;
+    with both forms the span decides and ``target`` must equal ``text[start:end]`` ignoring case).
     A result is ``{"id", "negated", "uncertain", "historical", "hypothetical", "family", "cues": [...]}``; a line
     that cannot be processed yields ``{"id": <id or None>, "line": n, "error": {"code", "message"}}`` with code
     ML103 (not valid JSON) or ML104 (missing or invalid field, target not found, span outside the text), and
@@ -139,7 +139,13 @@ def assertion_lines(lines: Iterable[str], *, source: str) -> Iterator[dict[str, 
             target = obj.get("target")
             if target is not None and not isinstance(target, str):
                 raise InputError("field 'target' must be a string", code="ML104")
-            assertion = assert_target(text, start=_int_field(obj, "start"), end=_int_field(obj, "end"), target=target)
+            start, end = _int_field(obj, "start"), _int_field(obj, "end")
+            if start is not None and end is not None and target is not None:
+                # Both forms (as in the dev set): the span decides; the phrase must agree with it.
+                if not 0 <= start < end <= len(text) or text[start:end].lower() != target.lower():
+                    raise InputError("'target' does not match text[start:end]", code="ML104")
+                target = None
+            assertion = assert_target(text, start=start, end=end, target=target)
         except InputError as exc:
             yield _error(rid, n, exc.code, f"{source}:{n}: {exc.message}")
             continue

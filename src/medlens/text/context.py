@@ -130,7 +130,7 @@ class ContextEngine:
         st = lex.settings
         self._list_item_max = st.list_item_max_tokens
         self._max_list_items = st.max_list_items
-        self._cross = {k: frozenset(v) for k, v in st.cross_terminate.items()}
+        self._cross: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in st.cross_terminate.items()}
         self._section_status: dict[str, AssertionStatus] = dict(st.section_statuses)
         self._rules: list[_Rule] = []
         literal_map: dict[str, list[int]] = {}
@@ -171,8 +171,7 @@ class ContextEngine:
         # One pass per regex rule: each starts with a literal character, so ``re`` scans for it at C speed,
         # which beats one alternation that tries every branch at every position.
         self._regexes = [
-            (idx, re.compile(rx, re.MULTILINE), re.compile(rx, re.MULTILINE | re.IGNORECASE))
-            for idx, rx in regex_parts
+            (idx, re.compile(rx, re.MULTILINE), re.compile(rx, re.MULTILINE | re.IGNORECASE)) for idx, rx in regex_parts
         ]
 
     # ------------------------------------------------------------------ cue finding
@@ -187,21 +186,25 @@ class ContextEngine:
         cands: list[tuple[int, int, int]] = []
         lit_map = self._literal_map
         rules = self._rules
-        for m in self._literal_re[k].finditer(low, start, hi):
-            g = m.group()
-            idxs = lit_map.get(g) or lit_map.get(_key(g))
-            if idxs is None:
-                continue
+        search = self._literal_re[k].search
+        pos = start
+        while True:
+            m = search(low, pos, hi)
+            if m is None:
+                break
             cs, ce = m.span()
+            g = m.group()
+            idxs = lit_map.get(g) or lit_map.get(_key(g)) or ()
+            taken = False
             for idx in idxs:
                 cond = rules[idx].condition
-                if cond is None:
-                    cands.append((cs, ce, idx))
-                    break
-                ns = cond.check(low, cs, ce, folded)
+                ns = cs if cond is None else cond.check(low, cs, ce, folded)
                 if ns >= 0:
                     cands.append((ns, ce, idx))
+                    taken = True
                     break
+            # A match whose conditions all fail must not hide a cue starting inside it ("the patient denies").
+            pos = ce if taken else cs + 1
         for idx, rx_low, rx_any in self._regexes:
             cond = rules[idx].condition
             for m in (rx_low if folded else rx_any).finditer(low, start, hi):
@@ -237,7 +240,7 @@ class ContextEngine:
         return near <= max_scope and all(c <= self._list_item_max for c in rest)
 
     def _blocked(self, cues: Sequence[tuple[int, int, int]], lo: int, hi: int, status: str) -> bool:
-        cross = self._cross.get(status, frozenset())
+        cross: frozenset[str] = self._cross.get(status, frozenset())
         for k in range(lo, hi):
             rule = self._rules[cues[k][2]]
             if rule.direction == "terminate":
@@ -295,7 +298,9 @@ class ContextEngine:
             if isinstance(section, Section) and section.header_end > section.header_start:
                 hs, he = section.header_start, section.header_end
                 applied.append(
-                    Cue(status=status, start=hs, end=he, text=text[hs:he], rule=f"medlens.context.section.{sec_name}.v1")
+                    Cue(
+                        status=status, start=hs, end=he, text=text[hs:he], rule=f"medlens.context.section.{sec_name}.v1"
+                    )
                 )
         if not found:
             return _AFFIRMED
@@ -364,4 +369,3 @@ class ContextEngine:
         return [
             self._resolve(text, cues, starts, s, e, analysis.sentence_at(s), analysis.section_at(s)) for s, e in targets
         ]
-

@@ -1,8 +1,8 @@
-"""Pydantic models and cached loaders for the text engine's lexicons (``lexicon/sections.yaml``,
-``lexicon/context_rules.yaml``).
+"""Pydantic models and cached loaders for the text engine's lexicons.
 
-Both files are data, not code (CONVENTIONS.md §4): every key is validated, unknown keys are rejected, and regex
-patterns are compiled at load time so a bad pattern fails loudly with ML201 rather than at match time.
+The files are ``lexicon/sections.yaml`` and ``lexicon/context_rules.yaml``. Both are data, not code
+(CONVENTIONS.md §4): every key is validated, unknown keys are rejected, and regex patterns are compiled at load
+time so a bad pattern fails loudly with ML201 rather than at match time.
 """
 
 from __future__ import annotations
@@ -209,8 +209,10 @@ class ContextLexicon(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> ContextLexicon:
-        """Rule ids are unique; a literal may be shared only by conditional rules followed by at most one plain rule
-        (the first rule in file order whose conditions hold wins, so a plain rule must come last)."""
+        """Rule ids are unique; a literal is shared only by conditional rules, then at most one plain rule.
+
+        The first rule in file order whose conditions hold takes a match, so a plain rule must come last.
+        """
         ids: set[str] = set()
         plain_owner: dict[str, str] = {}
         for rule in self.rules:

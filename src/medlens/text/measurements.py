@@ -233,9 +233,7 @@ class _UnitTable:
         return exact, folded
 
     @staticmethod
-    def lookup(
-        tables: tuple[_Entries, _Entries], raw: str, contexts: Collection[str]
-    ) -> tuple[bool, str | None]:
+    def lookup(tables: tuple[_Entries, _Entries], raw: str, contexts: Collection[str]) -> tuple[bool, str | None]:
         exact, folded = tables
         for key, table in ((_unit_key(raw, True), exact), (_unit_key(raw, False), folded)):
             for ucum, context in table.get(key, ()):
@@ -308,10 +306,15 @@ _CMP_SYMBOL: dict[str, Comparator] = {"<": "<", "<=": "<=", "=<": "<=", "≤": "
 _BETWEEN_RE = re.compile(r"between[ \t]+", re.IGNORECASE)
 _RANGE_SEP_RE = re.compile(r"[ \t]*(?:--?|–|—)[ \t]*|[ \t]+(?:to|through|thru)[ \t]+", re.IGNORECASE)
 _AND_RE = re.compile(r"[ \t]+and[ \t]+", re.IGNORECASE)
-_TRIGGER_RE = re.compile(
-    r"(?<![\w.^*/#,\-–−])(?:[-−](?=\.?\d)|\.?\d)|[<>≤≥]|(?<!\w)(?:less|lower|fewer|greater|more|higher|at|no|between)\b",
-    re.IGNORECASE,
+# Where a quantity may start: a digit not glued to a word (its sign or leading "." checked in Python), or a
+# comparator (symbol or word, found in the lower-cased text). Both scans are led by a literal or a digit class,
+# which keeps them in C.
+_DIGIT_TRIGGER_RE = re.compile(r"\d(?<![\w^*/#,–]\d)")
+_WORD_TRIGGER_RE = re.compile(
+    r"[<>≤≥]|l(?:ess|ower) |f(?:ewer) |g(?:reater) |m(?:ore) |h(?:igher) |a(?:t (?:least|most))|n(?:o (?:more|less|"
+    r"greater|higher|lower|fewer))|b(?:etween) "
 )
+_NOT_BEFORE_SIGN = frozenset(".^*/#,-–−")
 
 
 def _comparator(m: re.Match[str]) -> Comparator:
@@ -354,6 +357,8 @@ def _read_number(text: str, pos: int, end: int) -> _Number | None:
         return None  # a hyphen, not a minus sign
     if not sign and digits[0] == "." and pos > 0 and text[pos - 1].isalnum():
         return None  # "weight.2": a full stop and a list number, not ".2"
+    if pos > 1 and text[pos - 1] == ":" and text[pos - 2].isdigit():
+        return None  # the minutes of a time
     e = m.end()
     if e < end and text[e] == "/" and e + 1 < end and text[e + 1].isdigit():
         return _fraction(text, m, end)
@@ -379,9 +384,7 @@ def _fraction(text: str, m: re.Match[str], end: int) -> _Number | None:
     return _Number(m.start(), stop, numerator / denominator)
 
 
-def _unit_or_stop(
-    text: str, pos: int, end: int, contexts: Collection[str]
-) -> tuple[UnitMatch | None, bool]:
+def _unit_or_stop(text: str, pos: int, end: int, contexts: Collection[str]) -> tuple[UnitMatch | None, bool]:
     """The unit after a number; the flag is False when a letter is glued to the number but is no unit ("80s")."""
     unit = match_unit(text, pos, end, contexts=contexts)
     if unit is None and pos < end and text[pos].isalpha():
@@ -484,8 +487,7 @@ def find_quantities(
     found: list[QuantityMatch] = []
     last = start
     di = 0
-    for trigger in _TRIGGER_RE.finditer(text, start, stop):
-        p = trigger.start()
+    for p in _trigger_positions(text, start, stop):
         if p < last:
             continue
         q = match_quantity(text, p, stop, contexts=contexts)
@@ -499,3 +501,28 @@ def find_quantities(
         found.append(q)
         last = q.end
     return found
+
+
+def _trigger_positions(text: str, start: int, stop: int) -> list[int]:
+    """Sorted offsets where a quantity may begin."""
+    positions = []
+    for m in _DIGIT_TRIGGER_RE.finditer(text, start, stop):
+        p = m.start()
+        prev = text[p - 1] if p > start else ""
+        if prev in {".", "-", "−"}:
+            before = text[p - 2] if p - 2 >= start else ""
+            if before.isalnum() or before in _NOT_BEFORE_SIGN:
+                continue  # a decimal part, a hyphenated or glued number ("weight.2", "5-10", "T-3")
+            positions.append(p - 1)  # ".5", "-3": _read_number decides whether the sign is one
+            continue
+        positions.append(p)
+    low = text.lower()
+    if len(low) != len(text):  # "İ" lowers to two code points: lower char by char to keep offsets
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    for m in _WORD_TRIGGER_RE.finditer(low, start, stop):
+        p = m.start()
+        if low[p].isalpha() and p > 0 and low[p - 1].isalnum():
+            continue
+        positions.append(p)
+    positions.sort()
+    return positions

@@ -57,9 +57,11 @@ class Section:
 
 # Candidate headers are found on the *reversed* text so that each colon's preceding run of header characters is
 # one left-anchored match (linear time), instead of a right-anchored search that would backtrack.
-_REV_COLON_RUN = re.compile(r":[ \t]*([A-Za-z /&'\-]{1,80})")
+# An optional short parenthetical may sit between header and colon: "Labs (03/01/2031):" (reversed here).
+_REV_COLON_RUN = re.compile(r":[ \t]*(?:\)[^()\n]{1,30}\([ \t]*)?([A-Za-z /&'\-]{1,80})")
 _LINE_ONLY = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&'\-]{1,60}?)[ \t]*$", re.MULTILINE)
-_GLUED_NUMBER = re.compile(r"([A-Z][A-Z /&'\-]{1,60}?)(?=1[.)] ?[A-Za-z])")
+_GLUED_ONE = re.compile(r"(?<=[A-Z])1[.)] ?[A-Za-z]")
+_CAPS_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ /&'-")
 _STRONG_BEFORE = frozenset(".!?;:)]")
 _SMALL_WORDS = frozenset({"of", "and", "the", "for", "to", "in", "on", "at", "or", "with", "upon", "a", "an", "by"})
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -85,7 +87,9 @@ class _Lookup:
         self.known: dict[str, _Known] = {}
         self.by_name: dict[str, _Known] = {}
         for entry in lexicon.sections:
-            info = _Known(entry.name, entry.role, entry.container, frozenset(entry.nests_in), entry.inherit_unknown_subheaders)
+            info = _Known(
+                entry.name, entry.role, entry.container, frozenset(entry.nests_in), entry.inherit_unknown_subheaders
+            )
             self.by_name[entry.name] = info
             for header in entry.headers:
                 self.known[_norm(header)] = info
@@ -200,7 +204,7 @@ def _find_headers(text: str, lk: _Lookup) -> list[tuple[int, int, _Known | None,
         colon = n - 1 - m.start()
         run_end_rev = m.end(1)
         rs = n - run_end_rev
-        re_ = colon
+        re_ = n - m.start(1)
         while re_ > rs and text[re_ - 1] in " \t":
             re_ -= 1
         heads = _classify_run(text, rs, re_, lk)
@@ -215,8 +219,14 @@ def _find_headers(text: str, lk: _Lookup) -> list[tuple[int, int, _Known | None,
         info = lk.known.get(_norm(phrase))
         if info is not None and (_is_all_caps(phrase) or _is_title_case(phrase)):
             found.setdefault(s, (s, e, info, None))
-    for m in _GLUED_NUMBER.finditer(text):
-        s, e = m.span(1)
+    for m in _GLUED_ONE.finditer(text):
+        # Found from the "1." so that ALL-CAPS text is not scanned backwards at every capital letter.
+        e = m.start()
+        s = e
+        while s > 0 and e - s < 60 and text[s - 1] in _CAPS_RUN_CHARS:
+            s -= 1
+        while s < e and not text[s].isalpha():
+            s += 1
         for cs in _candidate_starts(text, s, e):
             phrase = text[cs:e]
             info = lk.known.get(_norm(phrase))

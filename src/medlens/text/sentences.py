@@ -1,4 +1,4 @@
-"""Sentence splitting for clinical text.
+r"""Sentence splitting for clinical text.
 
 Rules (each one a habit of clinical notes, not of edited prose):
 
@@ -12,7 +12,7 @@ Rules (each one a habit of clinical notes, not of edited prose):
   "opacity, ? pneumonia" are uncertainty marks, not questions).
 * A newline ends a sentence unless the line wraps prose: the next line starts in lower case after a long line, or
   the line ends with a comma or a joining word ("and", "of", "with"). Blank lines, list items and short template
-  lines ("aspirin 81 mg\\nmetoprolol 25 mg") always split.
+  lines ("aspirin 81 mg\nmetoprolol 25 mg") always split.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ _CANDIDATE = re.compile(r"[.!?]+|\n")
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[-*•]|\(?[a-zA-Z][.)]|\(\d{1,2}\))[ \t]")
 _CAP_WORD = re.compile(r"[ \t]*[A-Z][a-z]")
 # Never end a sentence: titles, Latin abbreviations.
-_NEVER = frozenset({"dr", "mr", "mrs", "ms", "prof", "st", "sr", "jr", "vs", "v", "e.g", "i.e", "eg", "ie", "cf", "viz", "fig", "approx", "al", "et"})
+_NEVER = frozenset(
+    {"dr", "mr", "mrs", "ms", "prof", "st", "sr", "jr", "vs", "v", "e.g", "i.e", "eg", "ie", "cf", "viz", "fig",
+     "approx", "al", "et"}
+)  # fmt: skip
 # End a sentence only before a capitalised word: dosing, units and common clinical abbreviations.
 _SOFT = frozenset(
     {
@@ -93,10 +96,12 @@ def _period_splits(text: str, p: int, q: int, hi: int, lo: int, content_start: i
         # Glued list number after a sentence: "stenosis.2. Mild".
         return bool(re.match(r"\d{1,2}[.)](?!\d)", text[q : q + 4]))
     dotted = "." in tok
-    if dotted or low in _SOFT or (len(tok) == 1 and tok.isupper()):
+    # A lone capital is an initial ("J. Smith"), unless it ends a compound unit ("39 U/L. Blood").
+    initial = len(tok) == 1 and tok.isupper() and not (ts > lo and text[ts - 1] == "/")
+    if dotted or low in _SOFT or initial:
         if nxt in "\n\r":
             return True
-        return bool(_CAP_WORD.match(text, q)) and not (len(tok) == 1 and tok.isupper())
+        return bool(_CAP_WORD.match(text, q)) and not initial
     return True
 
 

@@ -1,5 +1,8 @@
-"""Offset-preserving tokens: words (with inner dots, apostrophes and hyphens kept: "b.i.d", "x-ray", "patient's",
-"1.5") and single punctuation marks."""
+"""Offset-preserving tokens.
+
+Words keep inner dots, apostrophes and hyphens ("b.i.d", "x-ray", "patient's", "1.5"); every other non-space
+character is a token of its own.
+"""
 
 from __future__ import annotations
 
