@@ -1,9 +1,10 @@
 """Assertion (ConText) accuracy on the synthetic dev set: P/R/F1 and support per status, per split.
 
 Usage:
-    python benchmarks/assertion_accuracy.py [--data PATH] [--plain] [--errors]
+    python benchmarks/assertion_accuracy.py [--data PATH ...] [--plain] [--errors]
 
-Data: benchmarks/data/assertion_dev.jsonl, one synthetic sentence per line written by the medlens authors:
+Data: benchmarks/data/assertion_dev.jsonl and assertion_blind.jsonl, one synthetic sentence per line written by the
+medlens authors:
 ``{"id", "text", "target", "start", "end", "negated", "uncertain", "historical", "hypothetical", "family"}``.
 Labels follow the meaning of the sentence, not the rules:
 
@@ -17,8 +18,14 @@ Labels follow the meaning of the sentence, not the rules:
 
 Splits: "dev" (ids ``adNNNN`` ending 3-9) was used to tune the rules; "heldout" (ids ``adNNNN`` ending 0-2) was
 written with it but never used for tuning; "late" (ids ``adlateNNN``) is a second batch of longer, transcription-
-style sentences written after the rules were frozen and never used for tuning. "heldout" and "late" are the honest
-estimates.
+style sentences written after the rules were frozen; "blind" (ids ``blind-NNN``, assertion_blind.jsonl) was
+written by an author who never saw the rules or the rest of the dev set.
+
+Honesty note: "late" and "blind" were each measured first (negation F1 0.954 and 0.949, all-five-exact 0.897 and
+0.924), then used for one round of error analysis that added general cues (refusals, "which resolved", "no
+improvement in", duration "N-day history of", clause terminators). Figures on them are now optimistic too; the
+first-measurement numbers above are the honest held-out estimates. Write a fresh blind batch before trusting a
+new figure.
 """
 
 from __future__ import annotations
@@ -31,12 +38,15 @@ from pathlib import Path
 from medlens.core.types import ASSERTION_STATUSES
 from medlens.text.assertion import assert_target
 
-DEFAULT = Path(__file__).parent / "data" / "assertion_dev.jsonl"
+DATA = Path(__file__).parent / "data"
+DEFAULT = [DATA / "assertion_dev.jsonl", DATA / "assertion_blind.jsonl"]
 
 
 def split_of(rid: str) -> str:
     if rid.startswith("adlate"):
         return "late"
+    if rid.startswith("blind-"):
+        return "blind"
     return "heldout" if rid[-1:] in "012" else "dev"
 
 
@@ -48,13 +58,18 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT, help="JSONL dev set (default: %(default)s)")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, action="append", help="JSONL set, repeatable (default: dev and blind sets)")
     ap.add_argument("--plain", action="store_true", help="plain text table instead of rich")
     ap.add_argument("--errors", action="store_true", help="also list the tuning-split errors")
     args = ap.parse_args(argv)
 
-    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for path in args.data or DEFAULT
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     counts: dict[tuple[str, str], list[int]] = {}
     exact: dict[str, list[int]] = {}
     errors: list[str] = []
@@ -79,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = ["split", "status", "precision", "recall", "F1", "support"]
     table: list[list[str]] = []
-    for split in ("dev", "heldout", "late", "all"):
+    for split in ("dev", "heldout", "late", "blind", "all"):
         for status in ASSERTION_STATUSES:
             tp, fp, fn, sup = counts.get((split, status), [0, 0, 0, 0])
             p, r, f = prf(tp, fp, fn)
@@ -87,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         ok, n = exact.get(split, [0, 0])
         table.append([split, "all five exact", "", "", f"{ok / n if n else 0:.3f}", str(n)])
 
-    title = f"Assertion accuracy on {args.data.name} ({len(rows)} targets; tuned on 'dev' only)"
+    names = ", ".join(p.name for p in args.data or DEFAULT)
+    title = f"Assertion accuracy on {names} ({len(rows)} targets; see the honesty note in --help)"
     if args.plain:
         print(title)
         widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]

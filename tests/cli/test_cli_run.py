@@ -137,7 +137,8 @@ def test_assertion_command(tmp_path: Path):
     proc = medlens("assertion", str(src))
     assert proc.returncode == 1
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert rows[0]["id"] == "1" and rows[0]["negated"] is True
+    assert rows[0]["id"] == "1"
+    assert rows[0]["negated"] is True
     assert "denies" in rows[0]["cues"][0]["text"].lower()
     assert rows[1]["error"]["code"] == "ML104"
 

@@ -314,7 +314,6 @@ def test_formats_restrict_the_readers(mixed_folder: Path) -> None:
     assert _errors(items) == []
 
 
-
 def test_unknown_format_is_a_config_error(mixed_folder: Path) -> None:
     with pytest.raises(ConfigError):
         list(read_inputs(mixed_folder, formats=["pdf"]))

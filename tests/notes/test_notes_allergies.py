@@ -137,3 +137,17 @@ def test_allergy_findings_carry_section_and_producers(rules):
 def test_family_member_allergy_is_family(rules):
     (f,) = rules.extract("Mother has penicillin allergy.", "r1")
     assert f.assertion.family
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALLERGIES: NKDA. Current meds include lisinopril 10 mg daily.",
+        "ALLERGIES: Penicillin (rash); he takes aspirin.",
+    ],
+)
+def test_allergies_section_ends_where_the_text_turns_to_taking_drugs(text):
+    found = NotesExtractRules(types=["allergy", "medication"]).extract(text, "r1")
+    assert [f.type for f in found][-1] == "medication"
+    assert [f.text for f in found if f.type == "medication"] == [found[-1].text]
+    assert found[-1].text in ("lisinopril", "aspirin")

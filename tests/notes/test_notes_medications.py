@@ -359,3 +359,26 @@ def test_duration_is_not_read_as_a_dose(rules):
     assert f.medication.dose is None
     assert f.medication.duration is not None
     assert f.medication.duration.value == "P7D"
+
+
+@pytest.mark.parametrize(
+    ("text", "sig"),
+    [
+        ("Marcaine and 1% lidocaine plain.", [{}, {}]),
+        ("Temazepam 0.09 mg/L in serum.", [{}]),
+        ("Valium prn, Nubain prn.", [{"prn": (7, 10, "true")}]),
+        ("Pepcid AC daily.", [{"frequency": (10, 15, "QD")}]),
+        (
+            "Tenormin 50 mg q.a.m.4. Lasix 20 mg daily.",
+            [
+                {"dose": (9, 14, "mg"), "frequency": (15, 21, "QAM")},
+                {"dose": (30, 35, "mg"), "frequency": (36, 41, "QD")},
+            ],
+        ),
+        ("Levaquin, later changed to oral formulation.", [{}]),
+        ("Lasix IV now.", [{"route": (6, 8, "IV")}]),
+        ("Oxycodone 5 mg p.r.n. pain", [{"dose": (10, 14, "mg"), "prn": (15, 26, "pain")}]),
+    ],
+)
+def test_sig_is_not_read_from_neighbouring_words(rules, text, sig):
+    assert [_sig(f) for f in _meds(rules, text)] == sig

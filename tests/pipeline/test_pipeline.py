@@ -49,7 +49,8 @@ def test_a_failing_record_keeps_its_line_and_spares_the_others():
     docs = [Document(id="a", text="ok"), Document(id="b", text="BOOM"), Document(id="c", text="BOOM-CODED")]
     results = _pipeline().run_batch(docs)
     assert [r.id for r in results] == ["a", "b", "c"]
-    assert results[0].tasks["count"].chars == 2 and not results[0].errors
+    assert results[0].tasks["count"].chars == 2
+    assert not results[0].errors
     assert [e.code for e in results[1].errors] == ["ML902"]
     assert [e.code for e in results[2].errors] == ["ML104"]
     assert "BOOM" not in results[1].errors[0].message

@@ -35,7 +35,9 @@ class RunConfig(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, le=100_000, description="Records per batch handed to each task.")
     max_file_mb: float = Field(
-        default=16.0, gt=0, description="Single-document files (.txt, FHIR .json) larger than this are rejected (ML107)."
+        default=16.0,
+        gt=0,
+        description="Single-document files (.txt, FHIR .json) larger than this are rejected (ML107).",
     )
     progress: bool = Field(default=True, description="Show a progress bar on stderr.")
 

@@ -58,7 +58,12 @@ class InputError(MedlensError):
 
 
 class ConfigError(MedlensError):
-    """Configuration is invalid (unknown key, bad value, unreadable file)."""
+    """Configuration or packaged data is invalid.
+
+    Codes: ML201 unknown key or invalid value (also an invalid packaged lexicon), ML202 unreadable config file,
+    ML203 unsupported config file type, ML204 config file not valid TOML/YAML, ML205 lexicon file invalid or
+    unreadable (names the file and line).
+    """
 
     code = "ML200"
 

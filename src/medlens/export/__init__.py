@@ -1,0 +1,1 @@
+"""Writers: JSONL results, FHIR R4 Bundle, OMOP NOTE_NLP and the HTML report."""

@@ -453,8 +453,8 @@ def read_inputs(
     ``.txt``/``.text`` -> :func:`read_text`; ``.jsonl``/``.ndjson`` -> :func:`read_jsonl`, or the FHIR reader when
     the first line is a FHIR resource; ``.json`` -> ``medlens.io.fhir_reader.read_fhir``; ``.csv`` ->
     :func:`read_csv`. A file named directly with another extension gives ML109; in a folder such files
-    (README.md, PDFs, ...) are skipped with one logged warning listing how many. Ids are tracked across the whole input: a repeat
-    gives ML110 and is dropped (the first record wins).
+    (README.md, PDFs, ...) are skipped with one logged warning listing how many. Ids are tracked across the
+    whole input: a repeat gives ML110 and is dropped (the first record wins).
 
     Args:
         path: A file or folder.

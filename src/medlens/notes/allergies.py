@@ -48,6 +48,8 @@ _INLINE_STOP = re.compile(
 )
 
 
+_SECTION_STOP = re.compile(_INLINE_STOP.pattern + r"|\b(?:current|home)\s+med|\bmeds\b|\bmedications\b", re.I)
+
 # "no allergy to penicillin" names a specific allergen, "no allergy symptoms" symptoms: neither is a "no known
 # allergy" statement.
 _TO_AFTER = re.compile(r"[ \t]+to\b", re.IGNORECASE)
@@ -118,9 +120,13 @@ class AllergyExtractor:
             analysis: its sections and sentences.
             matches: the shared matcher's matches (inline statements start at its ``allergy_cue`` matches).
         """
-        spans = [
-            (s.header_end, s.end) for s in analysis.sections if s.name in ALLERGY_SECTIONS and s.end > s.header_end
-        ]
+        spans: list[tuple[int, int]] = []
+        for section in analysis.sections:
+            if section.name in ALLERGY_SECTIONS and section.end > section.header_end:
+                # An allergies section whose end was not detected may run on into other text ("NKDA. Current meds
+                # include lisinopril."): it ends at the first word that talks about taking drugs.
+                cut = _SECTION_STOP.search(text, section.header_end, section.end)
+                spans.append((section.header_end, cut.start() if cut is not None else section.end))
         for m in matches:
             kinds = {kind for kind, _ in m.values}
             if self.CUE_KIND in kinds:

@@ -113,7 +113,7 @@ _REASON_STOP = frozenset(
         "and", "or", "up", "to", "not", "max", "maximum", "every", "q", "x", "times", "may", "repeat", "then",
         "until", "dose", "doses", "daily", "twice", "once", "po", "iv", "im", "sc", "sl", "pr", "prn", "as",
         "needed", "per", "at", "in", "by", "mg", "mcg", "ml", "units", "tab", "tabs", "tablet", "tablets", "the",
-        "a", "an", "of", "hours", "hour",
+        "a", "an", "of", "hours", "hour", "for", "with", "if", "over", "on",
     }
 )  # fmt: skip
 _STOPPED_BEFORE = re.compile(
@@ -254,11 +254,11 @@ class MedicationExtractor:
         route = self._attr(text, record_id, self._route_re, pos, stop, taken, "route", self._route_value_of)
         frequency = self._attr(text, record_id, self._freq_re, pos, stop, taken, "frequency", self._freq_value_of)
         duration = self._attr(text, record_id, _DURATION, pos, stop, taken, "duration", _duration_value)
-        if route is not None and dose is None and frequency is None and duration is None and prn is None:
-            # A lone route word counts only right after the name ("Lasix IV", "albuterol MDI"); further away it is
-            # as likely narrative ("changed to oral formulation", "vaginal irritation").
-            if route.evidence[0].start - pos > 2:
-                route = None
+        # A lone route word counts only right after the name ("Lasix IV", "albuterol MDI"); further away it is as
+        # likely narrative ("changed to oral formulation", "vaginal irritation").
+        lone = dose is None and frequency is None and duration is None and prn is None
+        if route is not None and lone and route.evidence[0].start - pos > 2:
+            route = None
         if dose is None and route is None and frequency is None and duration is None and prn is None:
             return None, None
         detail = MedicationDetail(dose=dose, route=route, frequency=frequency, duration=duration, prn=prn)

@@ -27,7 +27,7 @@ from medlens.notes.allergies import AllergyExtractor
 from medlens.notes.medications import MedicationExtractor
 from medlens.notes.problems import ProblemExtractor
 from medlens.notes.procedures import ProcedureExtractor
-from medlens.notes.schema import FINDING_TYPES, Finding, FindingType, NotesExtractResult
+from medlens.notes.schema import FINDING_TYPES, Finding, NotesExtractResult
 from medlens.notes.terminology import ConceptMention, PhraseMatch, PhraseMatcher
 from medlens.notes.vitals_labs import extract_vitals_labs
 from medlens.text.analysis import TextAnalysis, analyze
@@ -89,6 +89,7 @@ class NotesExtractRules:
             )
         self._types: frozenset[str] = frozenset(chosen)
         self._res = _resources()
+        _warm_up(self)
 
     def __call__(self, batch: Sequence[Document]) -> list[NotesExtractResult]:
         """One result per document, in order."""
@@ -179,6 +180,22 @@ class NotesExtractRules:
         return findings
 
 
+# A synthetic note run once per process so that lazily built tables (units, vitals/labs, cue regexes) are ready before
+# the first real note: heavy set-up belongs to __init__, not to the first call.
+_WARM_UP_TEXT = (
+    "ALLERGIES: Penicillin (hives). MEDICATIONS: Lisinopril 10 mg PO daily. PAST MEDICAL HISTORY: HTN, s/p CABG. "
+    "Denies chest pain. BP 120/80, HR 72, sodium 140 mmol/L."
+)
+_warmed = False
+
+
+def _warm_up(task: NotesExtractRules) -> None:
+    global _warmed
+    if not _warmed:
+        task.extract(_WARM_UP_TEXT, "medlens-warm-up")
+        _warmed = True
+
+
 def _in_header(analysis: TextAnalysis, offset: int) -> bool:
     section = analysis.section_at(offset)
     return section.header_start <= offset < section.header_end
@@ -188,8 +205,3 @@ def _with_cues(assertion: Assertion, mention: ConceptMention) -> Assertion:
     update: dict[str, object] = {cue.status: True for cue in mention.extra_cues}
     update["cues"] = (*assertion.cues, *mention.extra_cues)
     return assertion.model_copy(update=update)
-
-
-def finding_types() -> tuple[FindingType, ...]:
-    """The finding types this backend can return."""
-    return FINDING_TYPES
