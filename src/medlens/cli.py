@@ -35,7 +35,7 @@ err = Console(stderr=True)
 
 def bundled_examples() -> Path:
     """Folder of the synthetic example notes shipped inside the package."""
-    return Path(str(resources.files("medlens") / "examples"))
+    return Path(str(resources.files("medlens") / "examples" / "notes"))
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:

@@ -65,3 +65,13 @@ def test_record_result_serialises_subclass_fields():
 
     rr = RecordResult(id="n1", kind="note", tasks={"t": Payload(name="t.v1", backend="rules", labels=("a",))})
     assert '"labels":["a"]' in rr.to_json()
+
+
+def test_evidence_of_equals_validated_evidence():
+    ev = Evidence.of(TEXT, "n1", 7, 17, "test.rule.v1", score=0.5, explanation="why")
+    assert ev == Evidence.model_validate(ev.model_dump())
+
+
+def test_evidence_of_rejects_score_out_of_range():
+    with pytest.raises(ValueError, match="score"):
+        Evidence.of(TEXT, "n1", 7, 17, "test.rule.v1", score=1.5)

@@ -175,3 +175,15 @@ def test_reaction_in_the_allergies_section_is_not_a_problem():
     rules = NotesExtractRules(types=["problem", "allergy"])
     found = rules.extract("ALLERGIES: Penicillin (hives).", "r1")
     assert [f.type for f in found] == ["allergy"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("H/o recurrent UTIs.", [(14, 18, "urinary tract infection", "N39.0")]),
+        ("No DVTs.", [(3, 7, "deep vein thrombosis", "I82.40")]),
+        ("utis", []),
+    ],
+)
+def test_abbreviation_plurals_match_only_with_lowercase_s(rules, text, expected):
+    assert _problems(rules, text) == expected

@@ -89,7 +89,10 @@ class Evidence(Span):
                 f"span [{start}, {end}) of record {record_id!r} lies outside its text (length {len(text)})",
                 code="ML401",
             )
-        return cls(
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"score {score} is outside [0, 1]")
+        # Every field is checked above, so skip re-validation: rules build tens of these per note (hot path).
+        return cls.model_construct(
             record_id=record_id,
             start=start,
             end=end,

@@ -20,7 +20,14 @@ import re
 
 from medlens.core.types import Code
 from medlens.notes.lexicon_models import ProblemEntry, load_abbreviation_rules, load_problem_lexicon
-from medlens.notes.terminology import ConceptMention, ContextGate, PhraseMatcher, phrase_variants, plural_variants
+from medlens.notes.terminology import (
+    ConceptMention,
+    ContextGate,
+    PhraseMatcher,
+    abbreviation_variants,
+    phrase_variants,
+    plural_variants,
+)
 from medlens.text.analysis import TextAnalysis
 
 __all__ = ["ICD10CM_SYSTEM", "ProblemExtractor"]
@@ -62,7 +69,8 @@ class ProblemExtractor:
                 for form in plural_variants(phrase):
                     matcher.add_all(phrase_variants(form), value)
             for abbr in entry.abbreviations:
-                matcher.add_all(phrase_variants(abbr), value, case_sensitive=True)
+                for form in abbreviation_variants(abbr):
+                    matcher.add_all(phrase_variants(form), value, case_sensitive=True)
         for g, (gate, _) in enumerate(self.gates):
             matcher.add(gate.gate.abbr, (self.GATE_KIND, g), case_sensitive=gate.gate.case_sensitive)
 

@@ -8,7 +8,13 @@ appendectomy" is historical, "will schedule colonoscopy" hypothetical, "declined
 from __future__ import annotations
 
 from medlens.notes.lexicon_models import ProcedureEntry, load_procedure_lexicon
-from medlens.notes.terminology import ConceptMention, PhraseMatcher, phrase_variants, plural_variants
+from medlens.notes.terminology import (
+    ConceptMention,
+    PhraseMatcher,
+    abbreviation_variants,
+    phrase_variants,
+    plural_variants,
+)
 
 __all__ = ["ProcedureExtractor"]
 
@@ -33,7 +39,8 @@ class ProcedureExtractor:
                 for form in plural_variants(phrase):
                     matcher.add_all(phrase_variants(form), value)
             for abbr in entry.abbreviations:
-                matcher.add_all(phrase_variants(abbr), value, case_sensitive=True)
+                for form in abbreviation_variants(abbr):
+                    matcher.add_all(phrase_variants(form), value, case_sensitive=True)
 
     def mention(self, start: int, end: int, row: int) -> ConceptMention:
         """The procedure mention for a match of row ``row`` at ``[start, end)``."""

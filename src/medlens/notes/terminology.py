@@ -36,6 +36,7 @@ __all__ = [
     "ContextGate",
     "PhraseMatch",
     "PhraseMatcher",
+    "abbreviation_variants",
     "aligned_lower",
     "phrase_variants",
     "plural_variants",
@@ -126,6 +127,19 @@ def phrase_variants(phrase: str) -> list[str]:
     if "'" in phrase:
         out += [phrase.replace("'", ""), phrase.replace("'", "\u2019")]
     return list(dict.fromkeys(out))
+
+
+def abbreviation_variants(abbr: str) -> list[str]:
+    """``abbr`` and, for an all-capitals abbreviation, its plural with a lower-case ``s``.
+
+    >>> abbreviation_variants("UTI")
+    ['UTI', 'UTIs']
+    >>> abbreviation_variants("s/p")
+    ['s/p']
+    """
+    if len(abbr) >= 2 and abbr.isalpha() and abbr.isupper():
+        return [abbr, abbr + "s"]
+    return [abbr]
 
 
 def plural_variants(phrase: str) -> list[str]:

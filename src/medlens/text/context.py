@@ -132,21 +132,35 @@ class ContextEngine:
         self._max_list_items = st.max_list_items
         self._cross: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in st.cross_terminate.items()}
         self._section_status: dict[str, AssertionStatus] = dict(st.section_statuses)
+        self._last_text: str | None = None
+        self._last_cues: list[tuple[int, int, int]] = []
         self._rules: list[_Rule] = []
         literal_map: dict[str, list[int]] = {}
-        regex_parts: list[tuple[int, str]] = []
+        regex_parts: list[tuple[int, str, bool]] = []
+        owners: dict[str, int] = {}
+        for r in lex.rules:
+            for lit in r.literals:
+                owners[_key(lit)] = owners.get(_key(lit), 0) + 1
         for r in lex.rules:
             idx = len(self._rules)
             rank = _RANK.get(r.direction, 2 if r.regex is not None else 3)
+            # Speed: a conditional rule whose literals no other rule uses, and that has a followed_by condition,
+            # is matched as one regex with the condition as a lookahead, so the very common words it keys on
+            # ("and", "she", "the patient") are skipped at C speed unless the condition holds. Same result.
+            as_regex = (
+                r.followed_by is not None and bool(r.literals) and all(owners[_key(lit)] == 1 for lit in r.literals)
+            )
             condition = None
             if r.conditional:
                 condition = _Condition(
-                    followed_by=_both(r.followed_by),
-                    not_followed_by=_both(r.not_followed_by),
+                    followed_by=None if as_regex else _both(r.followed_by),
+                    not_followed_by=None if as_regex else _both(r.not_followed_by),
                     preceded_by=_both(r.preceded_by, before=True),
                     not_preceded_by=_both(r.not_preceded_by, before=True),
                     extend=r.extend_to_preceding,
                 )
+                if as_regex and condition.preceded_by is None and condition.not_preceded_by is None:
+                    condition = None
             self._rules.append(
                 _Rule(
                     full_id=r.full_id,
@@ -160,7 +174,14 @@ class ContextEngine:
                 )
             )
             if r.regex is not None:
-                regex_parts.append((idx, r.regex))
+                regex_parts.append((idx, r.regex, False))
+            if as_regex:
+                look = f"(?={r.followed_by})"
+                if r.not_followed_by is not None:
+                    look += f"(?!{r.not_followed_by})"
+                # The word-start check is done in Python: a leading look-behind would defeat re's first-character scan.
+                regex_parts.append((idx, _trie_regex(_key(lit) for lit in r.literals) + r"(?!\w)" + look, True))
+                continue
             for lit in r.literals:
                 literal_map.setdefault(_key(lit), []).append(idx)
         self._literal_map = {k: tuple(v) for k, v in literal_map.items()}
@@ -171,7 +192,8 @@ class ContextEngine:
         # One pass per regex rule: each starts with a literal character, so ``re`` scans for it at C speed,
         # which beats one alternation that tries every branch at every position.
         self._regexes = [
-            (idx, re.compile(rx, re.MULTILINE), re.compile(rx, re.MULTILINE | re.IGNORECASE)) for idx, rx in regex_parts
+            (idx, re.compile(rx, re.MULTILINE), re.compile(rx, re.MULTILINE | re.IGNORECASE), word_start)
+            for idx, rx, word_start in regex_parts
         ]
 
     # ------------------------------------------------------------------ cue finding
@@ -205,9 +227,11 @@ class ContextEngine:
                     break
             # A match whose conditions all fail must not hide a cue starting inside it ("the patient denies").
             pos = ce if taken else cs + 1
-        for idx, rx_low, rx_any in self._regexes:
+        for idx, rx_low, rx_any, word_start in self._regexes:
             cond = rules[idx].condition
             for m in (rx_low if folded else rx_any).finditer(low, start, hi):
+                if word_start and m.start() > 0 and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"):
+                    continue
                 if m.end() > m.start():
                     cs = m.start() if cond is None else cond.check(low, m.start(), m.end(), folded)
                     if cs >= 0:
@@ -364,7 +388,13 @@ class ContextEngine:
             return []
         if analysis is None:
             analysis = analyze(text)
-        cues = self.find_cues(text)
+        # Several extractors assert targets of the same note in turn: find its cues once (identity, not equality,
+        # so the check costs nothing and a different text can never reuse stale cues).
+        if self._last_text is text:
+            cues = self._last_cues
+        else:
+            cues = self.find_cues(text)
+            self._last_text, self._last_cues = text, cues
         starts = [c[0] for c in cues]
         return [
             self._resolve(text, cues, starts, s, e, analysis.sentence_at(s), analysis.section_at(s)) for s, e in targets
