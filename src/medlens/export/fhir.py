@@ -29,14 +29,13 @@ import os
 import re
 import uuid
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document, Evidence, RecordResult
 from medlens.export.findings import medlens_version, notes_findings
 from medlens.notes.schema import Attribute, Finding, MeasurementDetail, MedicationDetail, Quantity
@@ -123,8 +122,7 @@ class _RelationshipTable(BaseModel):
 
 @functools.cache
 def _relationships() -> tuple[str, re.Pattern[str], re.Pattern[str], dict[str, FamilyRelationship]]:
-    text = (resources.files("medlens.export") / "lexicon" / "family_relationships.yaml").read_text(encoding="utf-8")
-    table = _RelationshipTable.model_validate(yaml.safe_load(text))
+    table = load_yaml_lexicon("medlens.export", "family_relationships.yaml", _RelationshipTable)
     by_phrase = {p.lower(): row for row in table.relationships for p in row.phrases}
 
     def pattern(rows: list[str]) -> re.Pattern[str]:

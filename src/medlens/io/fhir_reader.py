@@ -32,15 +32,14 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from medlens.core.errors import InputError
+from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document
 from medlens.io.readers import (
     DEFAULT_MAX_BYTES,
@@ -82,8 +81,7 @@ class _KindTable(BaseModel):
 @functools.cache
 def document_kind_codes() -> tuple[DocumentKindCode, ...]:
     """The codings that make a FHIR document a radiology or pathology record."""
-    text = (resources.files("medlens.io") / "lexicon" / "fhir_document_kinds.yaml").read_text(encoding="utf-8")
-    return _KindTable.model_validate(yaml.safe_load(text)).codes
+    return load_yaml_lexicon("medlens.io", "fhir_document_kinds.yaml", _KindTable).codes
 
 
 @functools.cache

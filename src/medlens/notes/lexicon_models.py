@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
 from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from medlens.core.errors import ConfigError
+from medlens.core.lexicon import load_yaml_lexicon, read_lexicon_text
 
 __all__ = [
     "AbbreviationGate",
@@ -277,10 +276,7 @@ class SigLexicon(BaseModel):
 
 
 def _read_text(name: str) -> str:
-    try:
-        return resources.files(_PACKAGE).joinpath("lexicon", name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read lexicon {name}: {exc.strerror}; reinstall medlens", code="ML205") from exc
+    return read_lexicon_text(_PACKAGE, name)
 
 
 def _split_list(cell: str) -> tuple[str, ...]:
@@ -331,14 +327,7 @@ def _read_tsv(name: str, model: type[M], list_columns: frozenset[str]) -> TsvLex
 
 
 def _read_yaml(name: str, model: type[M]) -> M:
-    try:
-        data = yaml.safe_load(_read_text(name))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"lexicon {name} is not valid YAML: {exc}", code="ML205") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"lexicon {name} is invalid: {exc}", code="ML205") from exc
+    return load_yaml_lexicon(_PACKAGE, name, model)
 
 
 @functools.cache

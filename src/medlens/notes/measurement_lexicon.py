@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medlens.core.errors import ConfigError
+from medlens.core.lexicon import load_yaml_lexicon
 
 __all__ = [
     "LOINC_SYSTEM",
@@ -148,11 +146,7 @@ class MeasurementLexicon(BaseModel):
 
 
 def _load(name: str) -> MeasurementLexicon:
-    path = resources.files("medlens.notes").joinpath("lexicon", name)
-    try:
-        return MeasurementLexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"invalid lexicon {name}: {exc}", code="ML201") from exc
+    return load_yaml_lexicon("medlens.notes", name, MeasurementLexicon)
 
 
 @functools.cache

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from medlens.core.errors import ConfigError
+from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import AssertionStatus
 
 __all__ = [
@@ -235,25 +233,14 @@ class ContextLexicon(BaseModel):
         return self
 
 
-def _read_yaml(name: str) -> Any:
-    path = resources.files("medlens.text").joinpath("lexicon", name)
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read lexicon {name}: {exc}", code="ML201") from exc
-
-
 @functools.cache
 def load_section_lexicon() -> SectionLexicon:
     """The packaged section lexicon, validated (cached).
 
     Raises:
-        ConfigError: ML201 if the file is unreadable or invalid.
+        ConfigError: ML205 if the file is unreadable or invalid.
     """
-    try:
-        return SectionLexicon.model_validate(_read_yaml("sections.yaml"))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid lexicon sections.yaml: {exc}", code="ML201") from exc
+    return load_yaml_lexicon("medlens.text", "sections.yaml", SectionLexicon)
 
 
 @functools.cache
@@ -261,9 +248,6 @@ def load_context_lexicon() -> ContextLexicon:
     """The packaged ConText cue lexicon, validated (cached).
 
     Raises:
-        ConfigError: ML201 if the file is unreadable or invalid.
+        ConfigError: ML205 if the file is unreadable or invalid.
     """
-    try:
-        return ContextLexicon.model_validate(_read_yaml("context_rules.yaml"))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid lexicon context_rules.yaml: {exc}", code="ML201") from exc
+    return load_yaml_lexicon("medlens.text", "context_rules.yaml", ContextLexicon)

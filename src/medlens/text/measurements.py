@@ -26,13 +26,11 @@ import functools
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medlens.core.errors import ConfigError
+from medlens.core.lexicon import load_yaml_lexicon
 from medlens.text.dates import find_dates
 
 __all__ = [
@@ -189,14 +187,9 @@ def load_unit_lexicon() -> UnitLexicon:
     """The packaged ``lexicon/units.yaml``, validated (cached).
 
     Raises:
-        ConfigError: ML201 if the file is unreadable or invalid.
+        ConfigError: ML205 if the file is unreadable or invalid.
     """
-    path = resources.files("medlens.text").joinpath("lexicon", "units.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return UnitLexicon.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"invalid lexicon units.yaml: {exc}", code="ML201") from exc
+    return load_yaml_lexicon("medlens.text", "units.yaml", UnitLexicon)
 
 
 _Entries = dict[str, list[tuple[str | None, str | None]]]
