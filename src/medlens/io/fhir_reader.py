@@ -47,6 +47,7 @@ from medlens.io.readers import (
     decode_utf8,
     parse_iso_date,
     read_file_bytes,
+    read_file_text,
 )
 
 __all__ = ["ACCEPTED_RESOURCE_TYPES", "DocumentKindCode", "document_kind_codes", "read_fhir"]
@@ -138,11 +139,7 @@ def read_fhir(
     """
     file = Path(path)
     source = str(file)
-    data = read_file_bytes(file, max_bytes=max_bytes)
-    if isinstance(data, InputError):
-        yield data
-        return
-    text = decode_utf8(data, source=source, encoding_errors=encoding_errors)
+    text = read_file_text(file, max_bytes=max_bytes, encoding_errors=encoding_errors)
     if isinstance(text, InputError):
         yield text
         return

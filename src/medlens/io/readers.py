@@ -39,6 +39,7 @@ __all__ = [
     "parse_iso_date",
     "read_csv",
     "read_file_bytes",
+    "read_file_text",
     "read_inputs",
     "read_jsonl",
     "read_text",
@@ -137,6 +138,16 @@ def decode_utf8(
         )
 
 
+def read_file_text(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, encoding_errors: EncodingErrors = "strict"
+) -> str | InputError:
+    """:func:`read_file_bytes` then :func:`decode_utf8`: the whole file as text, or the first error."""
+    data = read_file_bytes(path, max_bytes=max_bytes)
+    if isinstance(data, InputError):
+        return data
+    return decode_utf8(data, source=str(path), encoding_errors=encoding_errors)
+
+
 def parse_iso_date(value: str) -> dt.date | dt.datetime | None:
     """Parse an ISO 8601 date (``2024-03-05``) or date-time (``2024-03-05T10:00:00Z``); None if it is neither."""
     value = value.strip()
@@ -219,11 +230,7 @@ def read_text(
         InputError (ML101, ML102, ML107, ML108).
     """
     file = Path(path)
-    data = read_file_bytes(file, max_bytes=max_bytes)
-    if isinstance(data, InputError):
-        yield data
-        return
-    text = decode_utf8(data, source=str(file), encoding_errors=encoding_errors)
+    text = read_file_text(file, max_bytes=max_bytes, encoding_errors=encoding_errors)
     if isinstance(text, InputError):
         yield text
         return
@@ -339,11 +346,7 @@ def read_csv(
         )
     file = Path(path)
     source = str(file)
-    data = read_file_bytes(file, max_bytes=max_bytes)
-    if isinstance(data, InputError):
-        yield data
-        return
-    text = decode_utf8(data, source=source, encoding_errors=encoding_errors)
+    text = read_file_text(file, max_bytes=max_bytes, encoding_errors=encoding_errors)
     if isinstance(text, InputError):
         yield text
         return
