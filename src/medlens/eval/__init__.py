@@ -1,0 +1,1 @@
+"""Evaluation: metrics, synthetic gold corpora and dataset readers for benchmarks."""
