@@ -68,7 +68,10 @@ def run(
         Path | None, typer.Option("--config", "-c", help="Config file (.toml/.yaml); env MEDLENS_* and flags win.")
     ] = None,
     task: Annotated[
-        list[str] | None, typer.Option("--task", "-t", help="Task to run (repeatable). Default: notes.extract.")
+        list[str] | None,
+        typer.Option(
+            "--task", "--tasks", "-t", help="Task(s) to run, repeatable or comma-separated. Default: notes.extract."
+        ),
     ] = None,
     backend: Annotated[
         list[str] | None, typer.Option("--backend", "-b", help="TASK=BACKEND (repeatable), e.g. notes.extract=rules.")
@@ -82,6 +85,10 @@ def run(
     csv_map: Annotated[
         list[str] | None,
         typer.Option("--csv-map", help="FIELD=COLUMN for CSV input (repeatable), e.g. text=note_text."),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Kind of records whose input states none: note, radiology, pathology, dialogue, abstract."),
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Records per batch.", min=1)] = None,
     resume: Annotated[
@@ -98,13 +105,15 @@ def run(
 
     overrides: dict[str, Any] = {"run": {}}
     if task:
-        overrides["run"]["tasks"] = task
+        overrides["run"]["tasks"] = [name.strip() for value in task for name in value.split(",") if name.strip()]
     if backend:
         overrides["run"]["backends"] = _pairs(backend, "--backend")
     if fmt:
         overrides["run"]["formats"] = fmt
     if batch_size is not None:
         overrides["run"]["batch_size"] = batch_size
+    if kind is not None:
+        overrides["run"]["default_kind"] = kind
     if progress is not None:
         overrides["run"]["progress"] = progress
     try:

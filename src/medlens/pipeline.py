@@ -55,7 +55,7 @@ class Pipeline:
         backends = backends or {}
         options = options or {}
         stages: list[tuple[TaskSpec, Task]] = []
-        for name in names:
+        for name in dict.fromkeys(tasks.resolve(n) for n in names):  # a task named twice runs once
             spec = tasks.get(name)
             backend = backends.get(spec.alias) or backends.get(spec.name)
             opts = options.get(spec.alias) or options.get(spec.name) or {}

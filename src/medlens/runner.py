@@ -151,7 +151,7 @@ def run_job(
         )
         stack.enter_context(progress)
         bar = progress.add_task("records", total=count_inputs(input_path) or None)
-        items = read_inputs(input_path, csv_mapping=csv_mapping, max_bytes=max_bytes)
+        items = read_inputs(input_path, csv_mapping=csv_mapping, max_bytes=max_bytes, kind=run_cfg.default_kind)
         for batch in _batches(items, run_cfg.batch_size):
             todo: list[Document] = []
             for item in batch:

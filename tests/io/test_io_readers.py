@@ -381,3 +381,12 @@ def test_jsonl_is_streamed_so_the_limit_applies_per_line_not_per_file(tmp_path):
     errors = [i for i in items if isinstance(i, InputError)]
     assert [(e.code, e.line) for e in errors] == [("ML107", 101)]
     assert sum(isinstance(i, Document) for i in items) == 200
+
+
+def test_kind_applies_only_where_the_input_states_none(tmp_path):
+    (tmp_path / "r.txt").write_text("Chest x-ray: no effusion.")
+    (tmp_path / "r.jsonl").write_text(
+        json.dumps({"id": "j1", "text": "x"}) + "\n" + json.dumps({"id": "j2", "text": "y", "kind": "pathology"}) + "\n"
+    )
+    docs = [d for d in read_inputs(tmp_path, kind="radiology") if isinstance(d, Document)]
+    assert {d.id: d.kind for d in docs} == {"j1": "radiology", "j2": "pathology", "r": "radiology"}

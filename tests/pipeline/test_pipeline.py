@@ -78,3 +78,8 @@ def medlens_pipeline() -> Pipeline:
     import medlens
 
     return medlens.load()
+
+
+def test_a_task_named_twice_runs_once():
+    nlp = Pipeline.from_names(["notes.extract", "medlens.task.notes.extract.v1"])
+    assert nlp.task_names == ["notes.extract"]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from medlens.core.errors import ConfigError
+from medlens.core.types import DocumentKind
 
 __all__ = ["MedlensConfig", "OutputFormat", "RunConfig", "load_config"]
 
@@ -32,6 +33,9 @@ class RunConfig(BaseModel):
     )
     formats: list[OutputFormat] = Field(
         default=["jsonl", "fhir", "note_nlp", "html"], description="Output files to write."
+    )
+    default_kind: DocumentKind = Field(
+        default="note", description="Kind of records whose input states none (text files, JSONL/CSV without kind)."
     )
     batch_size: int = Field(default=32, ge=1, le=100_000, description="Records per batch handed to each task.")
     max_file_mb: float = Field(

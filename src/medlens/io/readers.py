@@ -165,6 +165,7 @@ def _document(
     *,
     file: str,
     line: int | None,
+    default_kind: str = "note",
 ) -> Result:
     """Build a Document from already-split input fields, or the ML102/ML104 error saying what is wrong."""
 
@@ -184,7 +185,7 @@ def _document(
         return bad(f"field 'text' of record {record_id!r} is empty", code="ML102")
     kind = fields.get("kind")
     if kind is None or kind == "":
-        kind = "note"
+        kind = default_kind
     if kind not in DOCUMENT_KINDS:
         shown = kind[:30] if isinstance(kind, str) else type(kind).__name__
         return bad(f"field 'kind' of record {record_id!r} is {shown!r}; expected one of {', '.join(DOCUMENT_KINDS)}")
@@ -248,13 +249,15 @@ def read_jsonl(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     encoding_errors: EncodingErrors = "strict",
+    kind: str = "note",
 ) -> Iterator[Result]:
     """Read a JSON Lines file, one record per line: ``{"id", "text", "kind", "patient_id", "date", ...}``.
 
-    ``id`` and ``text`` are required (id: string or integer); ``kind`` defaults to ``"note"``; ``date`` is ISO 8601;
-    other keys go to ``Document.meta``. Blank lines are skipped. The file is streamed and each line decoded on its
-    own, so one bad line (ML101, ML102, ML103, ML104, or ML107 for a line longer than ``max_bytes``) costs only that
-    record, and memory is bounded by the longest line. ``source`` is ``"<path>:<line>"``.
+    ``id`` and ``text`` are required (id: string or integer); ``kind`` defaults to the ``kind`` argument
+    ("note"); ``date`` is ISO 8601; other keys go to ``Document.meta``. Blank lines are skipped. The file is streamed
+    and each line decoded on its own, so one bad line (ML101, ML102, ML103, ML104, or ML107 for a line longer than
+    ``max_bytes``) costs only that record, and memory is bounded by the longest line. ``source`` is
+    ``"<path>:<line>"``.
     """
     file = Path(path)
     source = str(file)
@@ -267,10 +270,14 @@ def read_jsonl(
         yield InputError(f"cannot read the file ({exc.strerror})", code="ML108", source=source)
         return
     with fh:
-        yield from _jsonl_records(fh, source=source, max_bytes=max_bytes, encoding_errors=encoding_errors)
+        yield from _jsonl_records(
+            fh, source=source, max_bytes=max_bytes, encoding_errors=encoding_errors, default_kind=kind
+        )
 
 
-def _jsonl_records(fh: BinaryIO, *, source: str, max_bytes: int, encoding_errors: EncodingErrors) -> Iterator[Result]:
+def _jsonl_records(
+    fh: BinaryIO, *, source: str, max_bytes: int, encoding_errors: EncodingErrors, default_kind: str
+) -> Iterator[Result]:
     """Stream records from an open JSONL file: memory is bounded by the longest line, not the file."""
     offset = 0
     seen_content = False
@@ -306,7 +313,7 @@ def _jsonl_records(fh: BinaryIO, *, source: str, max_bytes: int, encoding_errors
             )
             continue
         meta = {k: v for k, v in obj.items() if k not in CSV_FIELDS}
-        yield _document(obj, meta, file=source, line=number)
+        yield _document(obj, meta, file=source, line=number, default_kind=default_kind)
     if not seen_content:
         yield InputError("file is empty", code="ML102", source=source)
 
@@ -318,6 +325,7 @@ def read_csv(
     max_bytes: int = DEFAULT_MAX_BYTES,
     encoding_errors: EncodingErrors = "strict",
     delimiter: str = ",",
+    kind: str = "note",
 ) -> Iterator[Result]:
     """Read a CSV file with a header row, one record per row.
 
@@ -329,6 +337,7 @@ def read_csv(
         max_bytes: Larger files give ML107.
         encoding_errors: See :func:`decode_utf8`.
         delimiter: Field separator.
+        kind: Document kind for rows without a kind column value.
 
     Yields:
         Documents (``source`` = ``"<path>:<line>"``, the row's first line), or InputErrors: one ML104 for the file
@@ -395,7 +404,7 @@ def read_csv(
             continue
         fields = {field: row[i] if i < len(row) else "" for field, i in field_at.items()}
         meta = {header[i]: value for i, value in enumerate(row) if i not in used}
-        yield _document(fields, meta, file=source, line=start)
+        yield _document(fields, meta, file=source, line=start, default_kind=kind)
 
 
 # --- folders and dispatch ---------------------------------------------------------------------------------------
@@ -450,6 +459,7 @@ def read_inputs(
     max_bytes: int = DEFAULT_MAX_BYTES,
     formats: Collection[str] | None = None,
     encoding_errors: EncodingErrors = "strict",
+    kind: str = "note",
 ) -> Iterator[Result]:
     """Read a file or a folder (recursively, sorted, hidden entries skipped), choosing the reader by extension.
 
@@ -466,6 +476,7 @@ def read_inputs(
         formats: Reader aliases to accept (``text``, ``jsonl``, ``csv``, ``fhir``); files of other formats give
             ML109. Default: all.
         encoding_errors: See :func:`decode_utf8`.
+        kind: Document kind for records whose input does not state one (text files, JSONL/CSV without "kind").
 
     Raises:
         ConfigError: ML201 for an unknown alias in ``formats`` or an unknown field in ``csv_mapping``.
@@ -488,9 +499,11 @@ def read_inputs(
         yield InputError("input not found; check the path", code="ML108", source=str(top))
         return
     readers: dict[str, Callable[[Path], Iterator[Result]]] = {
-        "text": lambda f: read_text(f, root=root, max_bytes=max_bytes, encoding_errors=encoding_errors),
-        "jsonl": lambda f: read_jsonl(f, max_bytes=max_bytes, encoding_errors=encoding_errors),
-        "csv": lambda f: read_csv(f, mapping=csv_mapping, max_bytes=max_bytes, encoding_errors=encoding_errors),
+        "text": lambda f: read_text(f, root=root, max_bytes=max_bytes, encoding_errors=encoding_errors, kind=kind),
+        "jsonl": lambda f: read_jsonl(f, max_bytes=max_bytes, encoding_errors=encoding_errors, kind=kind),
+        "csv": lambda f: read_csv(
+            f, mapping=csv_mapping, max_bytes=max_bytes, encoding_errors=encoding_errors, kind=kind
+        ),
         "fhir": lambda f: read_fhir(f, max_bytes=max_bytes, encoding_errors=encoding_errors),
     }
     first_seen: dict[str, str | None] = {}
