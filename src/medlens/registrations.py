@@ -38,6 +38,7 @@ def register_all() -> None:
     readers.register("medlens.reader.jsonl.v1", "medlens.io.readers:read_jsonl", alias="jsonl")
     readers.register("medlens.reader.csv.v1", "medlens.io.readers:read_csv", alias="csv")
     readers.register("medlens.reader.fhir.v1", "medlens.io.fhir_reader:read_fhir", alias="fhir")
+    readers.register("medlens.reader.hl7.v1", "medlens.io.hl7_reader:read_hl7", alias="hl7")
 
     writers.register("medlens.writer.jsonl.v1", "medlens.export.jsonl:JsonlWriter", alias="jsonl")
     writers.register("medlens.writer.fhir.v1", "medlens.export.fhir:FhirBundleWriter", alias="fhir")

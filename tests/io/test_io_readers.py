@@ -390,3 +390,16 @@ def test_kind_applies_only_where_the_input_states_none(tmp_path):
     )
     docs = [d for d in read_inputs(tmp_path, kind="radiology") if isinstance(d, Document)]
     assert {d.id: d.kind for d in docs} == {"j1": "radiology", "j2": "pathology", "r": "radiology"}
+
+
+def test_hl7_files_are_read_in_folders(tmp_path):
+    (tmp_path / "r.hl7").write_text(
+        "MSH|^~\\&|RIS|H|ML|H|202401011200||ORU^R01|M1|P|2.5.1\r"
+        "PID|1||P1^^^H^MR\r"
+        "OBR|1|O1|A1|71045^CXR|||202401011100|||||||||||||||||RAD|F\r"
+        "OBX|1|TX|IMP^Impression||No pneumothorax.||||||F\r"
+    )
+    [doc] = list(read_inputs(tmp_path))
+    assert isinstance(doc, Document)
+    assert (doc.id, doc.kind, doc.text) == ("A1@M1", "radiology", "No pneumothorax.")
+    assert count_inputs(tmp_path) == 1

@@ -130,7 +130,7 @@ def test_word_key_and_aligned_lower_keep_one_character_per_character():
 
 @pytest.mark.parametrize("code", range(256))
 def test_latin1_fast_path_agrees_with_the_generic_path(code):
-    from medlens.notes import terminology as t
+    from medlens.text import phrases as t
 
     ch = chr(code)
     assert word_key(ch) == t._NOT_WORD.sub(" ", t._unicode_lower(ch))

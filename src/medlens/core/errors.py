@@ -40,8 +40,8 @@ class InputError(MedlensError):
     """A record or file could not be read. Carries the source and line (1-based) where known.
 
     Codes: ML101 undecodable bytes, ML102 empty input, ML103 invalid JSON, ML104 missing/invalid field,
-    ML105 wrong FHIR resource type, ML106 invalid FHIR resource, ML107 file too large, ML108 not found,
-    ML109 unsupported format, ML110 duplicate record id.
+    ML105 wrong FHIR resource type or HL7 message type, ML106 invalid FHIR resource, ML107 file too large,
+    ML108 not found, ML109 unsupported format, ML110 duplicate record id, ML111 corrupt results file on resume.
     """
 
     code = "ML100"

@@ -62,6 +62,8 @@ EXTENSIONS: dict[str, str] = {
     ".ndjson": "jsonl",
     ".json": "fhir",
     ".csv": "csv",
+    ".hl7": "hl7",
+    ".er7": "hl7",
 }
 """File extension -> reader alias used by :func:`read_inputs` (JSONL whose lines are FHIR resources -> ``fhir``)."""
 
@@ -465,9 +467,10 @@ def read_inputs(
 
     ``.txt``/``.text`` -> :func:`read_text`; ``.jsonl``/``.ndjson`` -> :func:`read_jsonl`, or the FHIR reader when
     the first line is a FHIR resource; ``.json`` -> ``medlens.io.fhir_reader.read_fhir``; ``.csv`` ->
-    :func:`read_csv`. A file named directly with another extension gives ML109; in a folder such files
-    (README.md, PDFs, ...) are skipped with one logged warning listing how many. Ids are tracked across the
-    whole input: a repeat gives ML110 and is dropped (the first record wins).
+    :func:`read_csv`; ``.hl7``/``.er7`` -> ``medlens.io.hl7_reader.read_hl7`` (HL7 v2 ORU/MDM). A file named
+    directly with another extension gives ML109; in a folder such files (README.md, PDFs, ...) are skipped with one
+    logged warning listing how many. Ids are tracked across the whole input: a repeat
+    gives ML110 and is dropped (the first record wins).
 
     Args:
         path: A file or folder.
@@ -488,7 +491,9 @@ def read_inputs(
             f"unknown input format(s) {', '.join(unknown)}; available: {', '.join(sorted(_READER_ALIASES))}",
             code="ML201",
         )
-    from medlens.io.fhir_reader import read_fhir  # same layer; imported here because it imports this module
+    # Same package; imported here because they import this module.
+    from medlens.io.fhir_reader import read_fhir
+    from medlens.io.hl7_reader import read_hl7
 
     top = Path(path)
     if top.is_dir():
@@ -505,6 +510,7 @@ def read_inputs(
             f, mapping=csv_mapping, max_bytes=max_bytes, encoding_errors=encoding_errors, kind=kind
         ),
         "fhir": lambda f: read_fhir(f, max_bytes=max_bytes, encoding_errors=encoding_errors),
+        "hl7": lambda f: read_hl7(f, max_bytes=max_bytes, encoding_errors=encoding_errors),
     }
     first_seen: dict[str, str | None] = {}
     skipped = 0
@@ -537,7 +543,7 @@ def read_inputs(
                 first_seen[item.id] = item.source
             yield item
     if skipped:
-        log.warning("skipped %d file(s) under %s that are not .txt, .jsonl, .ndjson, .csv or .json", skipped, top)
+        log.warning("skipped %d file(s) under %s that are not %s", skipped, top, ", ".join(sorted(EXTENSIONS)))
 
 
 def _count_lines(path: Path) -> int:
@@ -548,6 +554,12 @@ def _count_lines(path: Path) -> int:
             lines += chunk.count(b"\n")
             last = chunk[-1:]
     return lines + (last != b"\n")
+
+
+def _count_segments(path: Path, name: bytes) -> int:
+    """Segments called ``name`` at the start of a line (after an optional MLLP start byte): HL7 messages."""
+    data = path.read_bytes()
+    return sum(1 for line in re.split(rb"[\r\n]+", data) if line.lstrip(b"\x0b").startswith(name))
 
 
 def count_inputs(path: str | os.PathLike[str]) -> int:
@@ -564,6 +576,8 @@ def count_inputs(path: str | os.PathLike[str]) -> int:
             fmt = EXTENSIONS.get(file.suffix.lower())
             if fmt in ("jsonl", "csv"):
                 total += max(_count_lines(file) - (fmt == "csv"), 0)
+            elif fmt == "hl7":
+                total += max(_count_segments(file, b"MSH"), 1)
             elif fmt is not None:
                 total += 1
         return total
