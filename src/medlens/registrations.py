@@ -34,6 +34,22 @@ def register_all() -> None:
         alias="notes.extract",
     )
 
+    tasks.register(
+        "medlens.task.radiology.labels.v1",
+        TaskSpec(
+            name="medlens.task.radiology.labels.v1",
+            alias="radiology.labels",
+            description="CheXpert observations (positive/negative/uncertain/not mentioned) with evidence, for "
+            "radiology reports.",
+            backends={"rules": "medlens.radiology.labels:RadiologyLabelsRules"},
+            result="medlens.radiology.schema:RadiologyLabelsResult",
+            # "note": JSONL or text without a kind defaults to note; asking for the task should still run it.
+            kinds=("radiology", "note", "other"),
+            card="medlens.radiology:CARD.md",
+        ),
+        alias="radiology.labels",
+    )
+
     readers.register("medlens.reader.text.v1", "medlens.io.readers:read_text", alias="text")
     readers.register("medlens.reader.jsonl.v1", "medlens.io.readers:read_jsonl", alias="jsonl")
     readers.register("medlens.reader.csv.v1", "medlens.io.readers:read_csv", alias="csv")

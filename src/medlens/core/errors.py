@@ -9,6 +9,8 @@ Code ranges:
     ML3xx  registry (unknown task/backend/writer)
     ML4xx  grounding (evidence does not match its source)
     ML5xx  optional dependency missing
+    ML6xx  safeguards: ML600-ML609 text de-identification, ML660-ML669 DICOM de-identification
+           (defined in medlens.safety.deid, each failing closed: the record is not passed on)
     ML9xx  internal
 """
 

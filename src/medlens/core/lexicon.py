@@ -27,7 +27,8 @@ def read_lexicon_text(package: str, name: str) -> str:
         ConfigError: ML205 if the file cannot be read.
     """
     try:
-        return resources.files(package).joinpath("lexicon", name).read_text(encoding="utf-8")
+        # One part per joinpath: namespace packages' Traversables reject several.
+        return resources.files(package).joinpath("lexicon").joinpath(name).read_text(encoding="utf-8")
     except (OSError, ModuleNotFoundError) as exc:
         raise ConfigError(
             f"cannot read lexicon {package}/lexicon/{name}: {exc}; reinstall medlens", code="ML205"

@@ -1,0 +1,1 @@
+"""Radiology reports family: ``radiology.labels`` (registered in ``medlens.registrations``). See CARD.md."""
