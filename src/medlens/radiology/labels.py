@@ -35,7 +35,6 @@ from pydantic import ValidationError
 
 from medlens.core.errors import ConfigError
 from medlens.core.types import Assertion, Cue, Document, Evidence
-from medlens.text.phrases import PhraseMatcher, phrase_variants, plural_variants
 from medlens.radiology.labels_lexicon import (
     LabelSet,
     MentionGroup,
@@ -50,6 +49,7 @@ from medlens.radiology.schema import LABEL_STATUSES, Label, LabelStatus, Radiolo
 from medlens.text.analysis import TextAnalysis, analyze
 from medlens.text.context import ContextEngine
 from medlens.text.lexicon_models import ContextLexicon, load_context_lexicon
+from medlens.text.phrases import PhraseMatcher, phrase_variants, plural_variants
 
 __all__ = ["RadiologyLabelsRules"]
 
