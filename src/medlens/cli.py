@@ -91,6 +91,10 @@ def run(
         typer.Option(help="Kind of records whose input states none: note, radiology, pathology, dialogue, abstract."),
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Records per batch.", min=1)] = None,
+    deid_mode: Annotated[
+        str | None,
+        typer.Option("--deid", help="De-identify records before the tasks: redact, mask or surrogate (fail closed)."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a killed run: skip records already in OUT/results.jsonl.")
     ] = False,
@@ -114,6 +118,8 @@ def run(
         overrides["run"]["batch_size"] = batch_size
     if kind is not None:
         overrides["run"]["default_kind"] = kind
+    if deid_mode is not None:
+        overrides["run"]["deid"] = deid_mode
     if progress is not None:
         overrides["run"]["progress"] = progress
     try:
@@ -171,6 +177,71 @@ def assertion(
     if failed:
         err.print(f"[red]{failed} line(s) failed[/]; see the 'error' objects in the output")
     raise typer.Exit(code=1 if failed else 0)
+
+
+@app.command()
+def deid(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT", help="File or folder: text inputs as for 'medlens run', and DICOM files (.dcm or DICM)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")],
+    mode: Annotated[
+        str | None, typer.Option(help="redact ([NAME]), mask (****) or surrogate (realistic, consistent fakes).")
+    ] = None,
+    spans: Annotated[
+        bool, typer.Option("--spans", help="Also write spans.jsonl: id, start, end, type, detector (no text).")
+    ] = False,
+    report: Annotated[bool, typer.Option("--report", help="Print counts per PHI type.")] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the encrypted re-identification mapping here (outside --out); needs MEDLENS_DEID__MAPPING_KEY."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config file (.toml/.yaml), [deid] table.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Kind of records whose input states none.")] = None,
+) -> None:
+    """De-identify clinical text and DICOM headers (HIPAA Safe Harbor identifiers; DICOM PS3.15 Annex E).
+
+    Fails closed: a record or file that cannot be de-identified is withheld and listed in errors.jsonl. The secret
+    that keeps surrogates consistent across runs comes from MEDLENS_DEID__SECRET or deid.key_file, never the command
+    line. Exit code 0 when everything was written, 1 when something was withheld, 2 for usage errors.
+    """
+    from medlens.deid_runner import run_deid
+
+    overrides: dict[str, Any] = {"run": {"default_kind": kind}} if kind else {}
+    try:
+        cfg = load_config(config, overrides)
+        logging.basicConfig(level=cfg.log_level, stream=sys.stderr)
+        summary = run_deid(
+            input_path,
+            out,
+            cfg.deid,
+            mode=mode,
+            write_spans=spans,
+            mapping_path=mapping,
+            kind=cfg.run.default_kind,
+            max_bytes=int(cfg.run.max_file_mb * 2**20),
+        )
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    if report:
+        table = Table("PHI type", "spans", title="detected identifiers")
+        for name, count in sorted(summary.phi_counts.items()):
+            table.add_row(name, str(count))
+        err.print(table)
+    style = "red" if summary.exit_code else "green"
+    err.print(
+        f"[{style}]{summary.records} records de-identified[/], {summary.withheld} withheld, "
+        f"{summary.input_errors} unreadable; DICOM: {summary.dicom_written} written, {summary.dicom_review} for "
+        f"review, {summary.dicom_failed} failed -> {out}"
+    )
+    raise typer.Exit(code=summary.exit_code)
 
 
 @app.command()

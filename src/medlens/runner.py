@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -152,6 +152,8 @@ def run_job(
         stack.enter_context(progress)
         bar = progress.add_task("records", total=count_inputs(input_path) or None)
         items = read_inputs(input_path, csv_mapping=csv_mapping, max_bytes=max_bytes, kind=run_cfg.default_kind)
+        if run_cfg.deid is not None:
+            items = _deidentified(items, config, run_cfg.deid)
         for batch in _batches(items, run_cfg.batch_size):
             todo: list[Document] = []
             for item in batch:
@@ -189,6 +191,24 @@ def run_job(
     summary.seconds = round(time.perf_counter() - started, 3)
     _write_manifest(out_dir, input_path, config, pipeline, summary, started_at)
     return summary
+
+
+def _deidentified(
+    items: Iterator[Document | InputError], config: MedlensConfig, mode: Literal["redact", "mask", "surrogate"]
+) -> Iterator[Document | InputError]:
+    """De-identify each record before any task sees it; a record that fails is withheld (an error), never passed."""
+    from medlens.safety.deid import DeidError
+    from medlens.safety.deid.settings import build_deidentifier
+
+    deid = build_deidentifier(config.deid, mode=mode)
+    for item in items:
+        if isinstance(item, InputError):
+            yield item
+            continue
+        try:
+            yield deid.deidentify(item, mode=mode).document
+        except DeidError as exc:
+            yield InputError(f"record {item.id!r} withheld: {exc.message}", code=exc.code, source=item.source)
 
 
 def _flush(writer: Writer) -> None:

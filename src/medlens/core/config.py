@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from medlens.core.errors import ConfigError
 from medlens.core.types import DocumentKind
 
-__all__ = ["MedlensConfig", "OutputFormat", "RunConfig", "load_config"]
+__all__ = ["DeidSettings", "MedlensConfig", "OutputFormat", "RunConfig", "load_config"]
 
 OutputFormat = Literal["jsonl", "fhir", "note_nlp", "note_nlp_parquet", "html"]
 
@@ -44,6 +44,31 @@ class RunConfig(BaseModel):
         description="Single-document files (.txt, FHIR .json) larger than this are rejected (ML107).",
     )
     progress: bool = Field(default=True, description="Show a progress bar on stderr.")
+    deid: Literal["redact", "mask", "surrogate"] | None = Field(
+        default=None,
+        description="De-identify every record before the tasks run (fail closed: a record that fails is withheld).",
+    )
+
+
+class DeidSettings(BaseModel):
+    """De-identification: mode, secrets (from the environment or a key file, never the command line), options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["redact", "mask", "surrogate"] = Field(default="redact", description="How PHI is replaced.")
+    secret: SecretStr | None = Field(
+        default=None,
+        description="Key (>= 16 characters) that makes surrogates and date shifts consistent across runs; "
+        "set MEDLENS_DEID__SECRET. Without it surrogate mode is consistent within one run only.",
+    )
+    key_file: Path | None = Field(default=None, description="File holding the secret instead (first line).")
+    mapping_key: SecretStr | None = Field(
+        default=None, description="Key that encrypts the re-identification mapping; set MEDLENS_DEID__MAPPING_KEY."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="medlens.safety.deid.DeidConfig fields: extra_patterns, allow, deny, min_confidence, ...",
+    )
 
 
 class MedlensConfig(BaseSettings):
@@ -52,6 +77,7 @@ class MedlensConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDLENS_", env_nested_delimiter="__", extra="forbid")
 
     run: RunConfig = Field(default_factory=RunConfig, description="The main job.")
+    deid: DeidSettings = Field(default_factory=DeidSettings, description="De-identification (medlens deid, run.deid).")
     task_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Task alias -> keyword options passed to its backend."
     )
