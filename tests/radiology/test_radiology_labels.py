@@ -92,6 +92,25 @@ STATUS_TABLE = [
     # documented departures from the CheXpert labeler
     ("FINDINGS: No new consolidation.", "Consolidation", "negative"),
     ("FINDINGS: Atelectasis or scarring at the left base.", "Atelectasis", "positive"),
+    # a nodular density explained, later in its clause, as a nipple shadow or bone island is not a lung lesion
+    (
+        "FINDINGS: Nodular densities over the posterior 9th ribs are consistent with nipple shadows.",
+        "Lung Lesion",
+        "not_mentioned",
+    ),
+    ("FINDINGS: 5 mm nodular density in the left lower lobe, likely a bone island.", "Lung Lesion", "not_mentioned"),
+    ("FINDINGS: Nipple shadow on the left. 6 mm nodule in the right upper lobe.", "Lung Lesion", "positive"),
+    ("FINDINGS: Nodular opacity in the right midlung, likely a granuloma.", "Lung Lesion", "positive"),
+    # nonspecific interstitial markings are an other finding, not edema
+    ("FINDINGS: Prominent interstitial markings in the bases.", "Edema", "not_mentioned"),
+    ("FINDINGS: Prominent interstitial markings in the bases.", "No Finding", "negative"),
+    ("FINDINGS: Bilateral interstitial prominence.", "Edema", "not_mentioned"),
+    # pneumonitis reads as Pneumonia (MeSH entry term); interstitial pneumonitis is an other finding
+    ("IMPRESSION: Left lower lobe infiltrate, consistent with pneumonitis.", "Pneumonia", "positive"),
+    ("IMPRESSION: Findings may represent interstitial pneumonitis.", "Pneumonia", "not_mentioned"),
+    # statements about what an exam can detect say nothing about this image
+    ("IMPRESSION: Lungs are clear. CT is more sensitive in detecting small nodules.", "Lung Lesion", "not_mentioned"),
+    ("FINDINGS: Bony overlap in the apices could obscure a small pulmonary nodule.", "Lung Lesion", "not_mentioned"),
 ]
 
 

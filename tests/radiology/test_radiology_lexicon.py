@@ -103,6 +103,7 @@ def _minimal(**changes: Any) -> dict[str, Any]:
         lambda d: d["labels"][1].update(parent="Pancreas"),
         lambda d: d["labels"][1].update(parent="Splenomegaly") or d["labels"][2].update(parent="Hepatomegaly"),
         lambda d: d["labels"][1]["mentions"][1].update(qualifiers="shape"),
+        lambda d: d["labels"][1]["mentions"][0].update(explained_by="mimic"),
         lambda d: d["labels"][1]["mentions"][0].update(
             implies=[{"label": "Gallstones", "statuses": {"positive": "uncertain"}}]
         ),
@@ -119,6 +120,7 @@ def _minimal(**changes: Any) -> dict[str, Any]:
         "unknown-parent",
         "parent-cycle",
         "unknown-qualifier-set",
+        "unknown-explained-by-set",
         "implies-unknown-label",
         "duplicate-name",
         "phrase-punctuation",

@@ -7,7 +7,9 @@ One pass per report:
    the study was done ("rule out pneumonia"), not what it shows; comparison and technique name other studies.
 2. One Aho-Corasick pass (:class:`~medlens.notes.terminology.PhraseMatcher`, case-insensitive, word-bounded,
    leftmost-longest) over every mention, unmention, other-finding and normal-statement phrase of the label set
-   (``lexicon/<labelset>.yaml``). An unmention hides the mentions of its label inside it ("pericardial effusion").
+   (``lexicon/<labelset>.yaml``). An unmention hides the mentions of its label inside it ("pericardial effusion");
+   a group's ``explained_by`` set drops a mention explained later in its clause ("nodular densities consistent with
+   nipple shadows").
 3. A *structure* mention ("heart size", "cardiomediastinal silhouette", "lungs") counts only with a qualifier of its
    set within a few words ("is normal", "enlarged", "clear"); the qualifier gives its polarity and the evidence
    spans structure and qualifier ("heart size is upper normal").
@@ -57,6 +59,8 @@ _RANK: dict[str, int] = {"not_mentioned": 0, "negative": 1, "uncertain": 2, "pos
 _WORD = re.compile(r"\w+")
 # Where a qualifier search window stops: another clause begins.
 _HARD_STOP_AFTER = re.compile(r"[;:]|\b(?:however|although|whereas|except|with|without)\b", re.IGNORECASE)
+# Where the search for an explanation ("nodular opacity consistent with a granuloma") stops.
+_EXPLAIN_STOP_AFTER = re.compile(r"[;:]|\b(?:however|although|whereas|except|but|without)\b", re.IGNORECASE)
 _HARD_STOP_BEFORE = re.compile(r"[;:,]|\b(?:however|although|whereas|except|with|without|but)\b", re.IGNORECASE)
 _HAS_TEXT = re.compile(r"[A-Za-z0-9]")
 # A qualifier right after "not" says the opposite ("lung parenchyma is not clear").
@@ -86,8 +90,9 @@ def _combine(statuses: Sequence[str]) -> str:
 class _Qualifiers:
     """A qualifier set compiled to one regex, with its search windows."""
 
-    def __init__(self, qset: QualifierSet) -> None:
+    def __init__(self, qset: QualifierSet, stop_after: re.Pattern[str] = _HARD_STOP_AFTER) -> None:
         self.id = qset.id
+        self._stop_after = stop_after
         entries = [(p, s) for s in ("positive", "uncertain", "negative") for p in getattr(qset, s)]
         entries.sort(key=lambda e: -len(e[0]))
         self._status = {" ".join(re.split(r"[\s\-]+", p.lower())): s for p, s in entries}
@@ -117,7 +122,7 @@ class _Qualifiers:
         limits", "enlarged but stable") are combined.
         """
         s0, s1 = min(sentence[0], start), max(sentence[1], end)
-        stop = _HARD_STOP_AFTER.search(text, end, s1)
+        stop = self._stop_after.search(text, end, s1)
         limit = stop.start() if stop is not None else s1
         for n, w in enumerate(_WORD.finditer(text, end, limit), start=1):
             if n == self._after:
@@ -131,6 +136,8 @@ class _Qualifiers:
                     break
                 chain.append((qs, qe))
             return chain[0][0], chain[-1][1], self._chain_status(text, chain)
+        if self._before == 0:
+            return None
         lo = max(s0, start - 80)
         for stop in _HARD_STOP_BEFORE.finditer(text, lo, start):
             lo = stop.end()
@@ -156,6 +163,7 @@ class _Group:
     label: int
     id: str
     qualifiers: _Qualifiers | None
+    explained_by: _Qualifiers | None
     cap_uncertain: bool
     implies: tuple[tuple[int, dict[str, str]], ...]
     producer: str
@@ -200,6 +208,7 @@ class _Compiled:
         self.names = [lab.name for lab in labelset.labels]
         index = {name: i for i, name in enumerate(self.names)}
         qualifiers = {q.id: _Qualifiers(q) for q in labelset.qualifiers}
+        explanations = {q.id: _Qualifiers(q, _EXPLAIN_STOP_AFTER) for q in labelset.qualifiers}
         self.groups: list[_Group] = []
         matcher: PhraseMatcher[MatchValue] = PhraseMatcher()
 
@@ -211,6 +220,7 @@ class _Compiled:
                     label=label,
                     id=g.id,
                     qualifiers=qualifiers[g.qualifiers] if g.qualifiers is not None else None,
+                    explained_by=explanations[g.explained_by] if g.explained_by is not None else None,
                     cap_uncertain=g.max_status == "uncertain",
                     implies=implies,
                     producer=f"medlens.rule.radiology.{label_id}.{g.id}.v{_RULE_VERSION}",
@@ -387,6 +397,10 @@ class RadiologyLabelsRules:
                 if group.label in hidden:
                     continue
                 start, end = match.start, match.end
+                if group.explained_by is not None and group.explained_by.find(
+                    text, start, end, analysis.sentence_at(start)
+                ):
+                    continue
                 qualifier = None
                 if group.qualifiers is not None:
                     qualifier = group.qualifiers.find(text, start, end, analysis.sentence_at(start))

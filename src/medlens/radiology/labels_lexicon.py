@@ -118,6 +118,12 @@ class MentionGroup(PhraseGroup):
         "uncertain).",
     )
     implies: tuple[Implication, ...] = Field(default=(), description="Other labels this mention speaks to.")
+    explained_by: str | None = Field(
+        default=None,
+        description="Id of a qualifier set naming what else the phrase may be ('nodular opacity consistent with a "
+        "granuloma', '... with nipple shadows'): with one of its phrases after the mention in the same clause, the "
+        "phrase does not mention the label.",
+    )
 
 
 class QualifierSet(BaseModel):
@@ -242,6 +248,8 @@ class LabelSet(BaseModel):
             for group in lab.mentions:
                 if group.qualifiers is not None and group.qualifiers not in qualifier_ids:
                     raise ValueError(f"label {lab.name!r}: group {group.id!r} uses unknown qualifiers")
+                if group.explained_by is not None and group.explained_by not in qualifier_ids:
+                    raise ValueError(f"label {lab.name!r}: group {group.id!r} uses unknown explained_by set")
                 for imp in group.implies:
                     if imp.label not in known or imp.label == lab.name or by_name[imp.label].rule != "mentions":
                         raise ValueError(f"label {lab.name!r}: group {group.id!r} implies unknown label {imp.label!r}")
