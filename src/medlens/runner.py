@@ -88,7 +88,12 @@ def _read_line(path: Path, offset: int) -> str:
 
 
 def _count_findings(result: RecordResult) -> int:
-    return sum(len(getattr(r, "findings", ())) for r in result.tasks.values())
+    """Grounded claims across tasks: findings, plus labels that are supported (not 'not mentioned')."""
+    n = 0
+    for r in result.tasks.values():
+        n += len(getattr(r, "findings", ()))
+        n += sum(1 for label in getattr(r, "labels", ()) if getattr(label, "supported", False))
+    return n
 
 
 def _batches(items: Iterator[Document | InputError], size: int) -> Iterator[list[Document | InputError]]:

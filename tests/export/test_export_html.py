@@ -452,3 +452,14 @@ def test_page_matches_golden_file(page: str) -> None:
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(_stable(page), encoding="utf-8")
     assert _stable(page) == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_unsupported_claims_are_listed_but_not_counted(tmp_path: Path) -> None:
+    text = "The heart is enlarged."
+    found = _Label(name="Cardiomegaly", status="positive", evidence=(_ev(text, 4, 21),))
+    absent = _Label(name="Edema", status="not_mentioned", supported=False)
+    task = _LabelsResult(name="medlens.task.radiology.labels.v1", backend="rules", labels=(found, absent))
+    result = RecordResult(id=RID, kind="radiology", tasks={"radiology.labels": task})
+    parsed = _parse(_render(tmp_path, [(Document(id=RID, text=text, kind="radiology"), result)]))
+    assert parsed.cells[(RID, "label")] == "1"
+    assert ("n1-f1", "unsupported") in parsed.badges

@@ -457,7 +457,9 @@ class HtmlReportWriter:
         for k, (alias, key, claim) in enumerate(_claims(result)):
             ctype = _claim_type(key, claim)
             self._types.setdefault(ctype, None)
-            types[ctype] += 1
+            # Counts are of grounded claims; an unsupported one (a label "not mentioned") is listed, not counted.
+            if _get(claim, "supported") is not False:
+                types[ctype] += 1
             claim_statuses = _statuses(claim)
             statuses.update(claim_statuses)
             if render:
