@@ -25,6 +25,7 @@ __all__ = [
     "Evidence",
     "Observation",
     "Patient",
+    "PhiType",
     "RecordResult",
     "Span",
     "Study",
@@ -32,6 +33,33 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+# The identifier types of HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)) as medlens names them, shared by the
+# de-identifier (medlens.safety.deid) and the synthetic gold corpora (medlens.eval).
+PhiType = Literal[
+    "NAME",
+    "DATE",
+    "AGE",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IP",
+    "SSN",
+    "MRN",
+    "ACCOUNT",
+    "ACCESSION",
+    "HEALTH_PLAN",
+    "LICENSE",
+    "DEVICE_ID",
+    "VEHICLE_ID",
+    "BIOMETRIC",
+    "ADDRESS",
+    "LOCATION",
+    "ZIP",
+    "FACILITY",
+    "ID",
+]
 
 DocumentKind = Literal["note", "radiology", "pathology", "dialogue", "abstract", "other"]
 AssertionStatus = Literal["negated", "uncertain", "historical", "hypothetical", "family"]

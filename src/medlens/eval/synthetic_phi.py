@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medlens.core.errors import ConfigError, MissingDependencyError
 from medlens.core.lexicon import load_yaml_lexicon
+from medlens.core.types import PhiType
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -71,30 +72,8 @@ __all__ = [
     "generate",
 ]
 
-PhiType = Literal[
-    "NAME",
-    "DATE",
-    "AGE",
-    "PHONE",
-    "FAX",
-    "EMAIL",
-    "URL",
-    "IP",
-    "SSN",
-    "MRN",
-    "ACCOUNT",
-    "ACCESSION",
-    "HEALTH_PLAN",
-    "LICENSE",
-    "DEVICE_ID",
-    "VEHICLE_ID",
-    "ADDRESS",
-    "LOCATION",
-    "ZIP",
-    "FACILITY",
-    "ID",
-]
-PHI_TYPES: tuple[PhiType, ...] = get_args(PhiType)
+PHI_TYPES: tuple[PhiType, ...] = tuple(t for t in get_args(PhiType) if t != "BIOMETRIC")
+"""The types the generator writes (every medlens PHI type but BIOMETRIC, which has no textual form here)."""
 """Every gold type, in reporting order."""
 
 TrapKind = Literal["EPONYM", "DRUG", "MEASURE", "DOSE", "DURATION", "ROOM", "WORD", "LAB_RESULT", "AGE_UNDER_90"]
