@@ -315,3 +315,19 @@ def test_invalid_json_is_ml103_with_its_line(tmp_path: Path) -> None:
 def test_file_level_errors(tmp_path: Path, name: str, code: str) -> None:
     (tmp_path / "empty.json").write_text("", encoding="utf-8")
     assert _only_error(_read(tmp_path / name)).code == code
+
+
+def test_ai_asserted_reports_in_a_bundle_are_results_not_sources(tmp_path):
+    from medlens.core.types import Document as Doc
+
+    note = {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+            "content": [{"attachment": {"contentType": "text/plain", "data": "Tm8gZmV2ZXIu"}}]}  # fmt: skip
+    drafted = {"resourceType": "DiagnosticReport", "id": "r1", "status": "partial", "code": {"text": "x"},
+               "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                                      "code": "AIAST"}]}}  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": note}, {"resource": drafted}]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    items = list(read_fhir(path))
+    assert [type(i) for i in items] == [Doc]
+    assert items[0].text == "No fever."

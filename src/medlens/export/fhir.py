@@ -1,4 +1,6 @@
-"""``bundle.json``: one FHIR R4 transaction Bundle per run, from ``notes.extract`` findings, with provenance.
+"""``bundle.json``: one FHIR R4 transaction Bundle per run, from ``notes.extract`` and ``radiology.labels``.
+
+``radiology.labels`` results become a DiagnosticReport and Observations (``medlens.export.fhir_radiology``).
 
 The full mapping (and why each status was chosen) is in ``docs/output-schema.md``; in short, per record:
 
@@ -520,13 +522,18 @@ def record_entries(
     identifier_system: str = RECORD_ID_SYSTEM,
     patient_system: str = PATIENT_ID_SYSTEM,
 ) -> list[dict[str, Any]]:
-    """Bundle entries for one record, in order: its DocumentReference, one resource per exported finding, Provenance.
+    """Bundle entries for one record, in order: DocumentReference, findings, radiology report, Provenance.
 
-    The DocumentReference is left out when the record came from FHIR (``meta["fhir_reference"]``); the list is
-    empty when no finding is exported.
+    Findings: one resource per exported ``notes.extract`` finding; radiology report: the ``radiology.labels``
+    DiagnosticReport and its Observations (``medlens.export.fhir_radiology``). The DocumentReference is left out
+    when the record came from FHIR (``meta["fhir_reference"]``); the list is empty when nothing is exported.
     """
+    # Imported here: fhir_radiology builds on this module's constants, so it imports this module.
+    from medlens.export.fhir_radiology import radiology_labels, radiology_resources
+
     findings = notes_findings(result)
-    if not findings:
+    labels = radiology_labels(result)
+    if not findings and labels is None:
         return []
     fhir_source = document.meta.get("fhir_reference")
     own_document = not (isinstance(fhir_source, str) and _FHIR_SOURCE.fullmatch(fhir_source))
@@ -539,6 +546,11 @@ def record_entries(
         resource = _BUILDERS[finding.type](finding, ctx)
         if resource is not None:
             entries.append(_entry(_full_url(document.id, str(i)), resource))
+    if labels is not None:
+        for url, resource in radiology_resources(
+            labels, document, ctx, full_url=_full_url, identifier_system=identifier_system
+        ):
+            entries.append(_entry(url, resource))
     if not entries:
         return []
     provenance = {

@@ -178,6 +178,18 @@ def _read_top_level(obj: Any, where: _Where, options: Mapping[str, Any]) -> Iter
         )
 
 
+_AI_ASSERTED = ("http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "AIAST")
+
+
+def _ai_asserted(resource: Mapping[str, Any]) -> bool:
+    """True when the resource carries the AIAST security label (machine-asserted content)."""
+    meta = resource.get("meta")
+    labels = meta.get("security") if isinstance(meta, dict) else None
+    if not isinstance(labels, list):
+        return False
+    return any(isinstance(c, dict) and (c.get("system"), c.get("code")) == _AI_ASSERTED for c in labels)
+
+
 def _read_bundle(bundle: dict[str, Any], where: _Where, options: Mapping[str, Any]) -> Iterator[Result]:
     entries = bundle.get("entry")
     if entries is None or entries == []:
@@ -204,6 +216,8 @@ def _read_bundle(bundle: dict[str, Any], where: _Where, options: Mapping[str, An
         if not isinstance(resource, dict):
             continue
         resource_type = resource.get("resourceType")
+        if resource_type in ACCEPTED_RESOURCE_TYPES and _ai_asserted(resource):
+            continue  # a report that medlens (or another AI) drafted is a result, not a source document
         if resource_type in ACCEPTED_RESOURCE_TYPES:
             found += 1
             yield from _read_resource(resource, _Where(where.file, entry=i), patients, options)
