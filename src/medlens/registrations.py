@@ -50,6 +50,20 @@ def register_all() -> None:
         alias="radiology.labels",
     )
 
+    tasks.register(
+        "medlens.task.radiology.impression.v1",
+        TaskSpec(
+            name="medlens.task.radiology.impression.v1",
+            alias="radiology.impression",
+            description="Draft impression copied from the findings section, ranked, every sentence grounded.",
+            backends={"rules": "medlens.radiology.impression:RadiologyImpressionRules"},
+            result="medlens.radiology.impression_schema:RadiologyImpressionResult",
+            kinds=("radiology", "note", "other"),
+            card="medlens.radiology:CARD.md",
+        ),
+        alias="radiology.impression",
+    )
+
     readers.register("medlens.reader.text.v1", "medlens.io.readers:read_text", alias="text")
     readers.register("medlens.reader.jsonl.v1", "medlens.io.readers:read_jsonl", alias="jsonl")
     readers.register("medlens.reader.csv.v1", "medlens.io.readers:read_csv", alias="csv")
