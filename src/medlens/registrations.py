@@ -51,6 +51,20 @@ def register_all() -> None:
     )
 
     tasks.register(
+        "medlens.task.radiology.findings.v1",
+        TaskSpec(
+            name="medlens.task.radiology.findings.v1",
+            alias="radiology.findings",
+            description="Nodules, masses and other lesions as structured objects (size, location, composition, "
+            "change) with evidence.",
+            backends={"rules": "medlens.radiology.findings:RadiologyFindingsRules"},
+            result="medlens.radiology.findings_schema:RadiologyFindingsResult",
+            kinds=("radiology", "note", "other"),
+            card="medlens.radiology:CARD.md",
+        ),
+        alias="radiology.findings",
+    )
+    tasks.register(
         "medlens.task.radiology.impression.v1",
         TaskSpec(
             name="medlens.task.radiology.impression.v1",

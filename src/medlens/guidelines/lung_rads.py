@@ -34,6 +34,8 @@ __all__ = [
     "LungRadsResult",
     "LungRadsRow",
     "LungRadsTable",
+    "NoduleStatus",
+    "NoduleType",
     "load_lung_rads_table",
     "lung_rads_category",
 ]
