@@ -77,6 +77,22 @@ def _offsets(text: str, needle: str) -> tuple[int, int]:
         ("Lives at 123 Main Street, Apt 4, with wife", "123 Main Street, Apt 4", "ADDRESS"),
         ("Springfield, IL 62704", "Springfield", "LOCATION"),
         ("Springfield, IL 62704", "62704", "ZIP"),
+        ("Follow up on May. 2nd, 2019.", "May. 2nd, 2019", "DATE"),
+        ("12 Larch Grove Apt. 21\nHope, AR 71801", "Hope", "LOCATION"),
+        ("Address: 7 Elm Court, Lake Dil1on, OK 99680", "Lake Dil1on", "LOCATION"),
+        ("North Danielt own, MN 56615\nTel 555-0134", "North Danielt own", "LOCATION"),
+        ("Lake Barryshire, OR 55 6l2\nTel 555-0134", "55 6l2", "ZIP"),
+        ("Bates Clinic\n9 8638 Stephanie Hil1\nPittsburgh, PA 15219\n", "9 8638 Stephanie Hil1", "ADDRESS"),
+        (
+            "Lives nearby at 2574 Go1den Circ1e Apt. 360, Jenniferview, VA 8 1221.",
+            "2574 Go1den Circ1e Apt. 360",
+            "ADDRESS",
+        ),
+        ("| City:          | Hope             | ZIP:  | 71801 |", "Hope", "LOCATION"),
+        ("She lives in Hope with her sister.", "Hope", "LOCATION"),
+        ("She lives in Port Tony with her niece.", "Port Tony", "LOCATION"),
+        ("Works as a teacher in Eugene. Drives.", "Eugene", "LOCATION"),
+        ("Nurse will visit 12 Elm Oval Apt. 188, Burlington. Her niece helps.", "Burlington", "LOCATION"),
         ("She lives in Scranton with her son.", "Scranton", "LOCATION"),
         ("Resident of Cook County since birth", "Cook County", "LOCATION"),
         ("Seen at St. Mary's Hospital last week", "St. Mary's Hospital", "FACILITY"),
@@ -87,6 +103,28 @@ def _offsets(text: str, needle: str) -> tuple[int, int]:
         ("Collected: 20l2-11-18T12:53:00", "20l2-11-18T12:53:00", "DATE"),
         ("Phone 680.21O.4604 cell", "680.21O.4604", "PHONE"),
         ("Springfield, IN l2952", "l2952", "ZIP"),
+        ("Seen on 15 February 201 3.", "15 February 201 3", "DATE"),
+        ("Discharged: 04/27/20 20", "04/27/20 20", "DATE"),
+        ("Collected 2 024-05-13.", "2 024-05-13", "DATE"),
+        ("CT dated 2O2l0703.", "2O2l0703", "DATE"),
+        ("Called on 2024 0725 at 10:00", "2024 0725", "DATE"),
+        ("Follow up on Febru ary 5, 2020.", "Febru ary 5, 2020", "DATE"),
+        ("Called on November 2lst with concerns", "November 2lst", "DATE"),
+        ("Last seen here on l6 May.", "l6 May", "DATE"),
+        ("Fax: (61 7) 555-0134", "(61 7) 555-0134", "FAX"),
+        ("Fax +1 617-55 5-0134 today", "+1 617-55 5-0134", "FAX"),
+        ("Sent to hopebr own@gmail.com today", "hopebr own@gmail.com", "EMAIL"),
+        ("Email hope.brown@gma il.com please", "hope.brown@gma il.com", "EMAIL"),
+        ("EMAIL HOPE.BROWN@GMAIL.C0M NOW", "HOPE.BROWN@GMAIL.C0M", "EMAIL"),
+        (
+            "Portal: https://porta l.mercyhealth.org/patient/12 3456 (last",
+            "https://porta l.mercyhealth.org/patient/12 3456",
+            "URL",
+        ),
+        ("See http://www.example.com/news/archi ve.htm today", "http://www.example.com/news/archi ve.htm", "URL"),
+        ("Host 19 2.168.10.24 down", "19 2.168.10.24", "IP"),
+        ("Host 10.l0 0.12.24 down", "10.l0 0.12.24", "IP"),
+        ("Host fe80:0:0:0:1ff:fe23:4567:89la down", "fe80:0:0:0:1ff:fe23:4567:89la", "IP"),
         # tables
         ("| Patient:       | Black, Brian L           | MRN:  | 1234567 |", "Black, Brian L", "NAME"),
         ("| City:          | Orlando          | ZIP:           | 51341       |", "51341", "ZIP"),
@@ -109,10 +147,24 @@ def test_when_identifier_written_then_found_with_type(text, needle, phi_type):
         "Anesthesia: General endotracheal.",
         "Wolff-Parkinson-White pattern on ECG.",
         "Neck: Supple. Lungs: clear to auscultation.",
+        "Discussed. May. 5 patients were seen.",
+        "She lives in Assisted Living now.",
+        "Version 1 2.3.4 installed.",
     ],
 )
 def test_when_no_identifier_then_nothing_found(text):
     assert _found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("See https://www.example.org/help and/or call.", [("https://www.example.org/help", "URL")]),
+        ("Email ann@x.org and hope.brown@gmail.com", [("ann@x.org", "EMAIL"), ("hope.brown@gmail.com", "EMAIL")]),
+    ],
+)
+def test_when_ocr_tolerant_pattern_meets_prose_then_prose_is_left_alone(text, expected):
+    assert _found(text) == expected
 
 
 def test_spans_are_sorted_and_do_not_overlap():

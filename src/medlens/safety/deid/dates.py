@@ -25,6 +25,7 @@ from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
 
 from medlens.safety.deid.lexicon import Holiday, lexicons
+from medlens.safety.deid.ocr import ocr_alternation
 
 __all__ = ["AgeHit", "DateHit", "find_ages", "find_dates", "shift_date", "year_of_date"]
 
@@ -54,18 +55,35 @@ def _alternation(words: list[str]) -> str:
 
 
 # Month names: capitalised or upper case always; lower case only where the word is not also a verb or noun.
+# Capitalised and upper-case names may carry one OCR space ("Febru ary"); lower-case names may not.
 _AMBIGUOUS_LOWER = {"may", "mar", "march", "jan", "dec", "sat", "sun", "wed"}
 _MONTH_WORDS = sorted({f(n) for n in _MONTHS for f in (str.title, str.upper)} | (set(_MONTHS) - _AMBIGUOUS_LOWER))
 _MONTH_ABBRS = [w for w in _MONTH_WORDS if w.lower() not in _MONTH_NAMES]
+_MONTH_FULLS = [w for w in _MONTH_WORDS if w.lower() in _MONTH_NAMES]
+
+
+def _ocr_month_alt(words: list[str]) -> str:
+    return (
+        "(?:"
+        + ocr_alternation([w for w in words if not w.islower()])
+        + "|"
+        + _alternation([w for w in words if w.islower()])
+        + ")"
+    )
+
+
 _MONTH = (
-    rf"(?P<mn>(?:{_alternation([w for w in _MONTH_WORDS if w.lower() in _MONTH_NAMES])})(?![A-Za-z])"
-    rf"|(?:{_alternation(_MONTH_ABBRS)})(?![A-Za-z])\.?)"
+    rf"(?P<mn>{_ocr_month_alt(_MONTH_FULLS)}(?![A-Za-z])"
+    # "May." written as if abbreviated, only before a day with an ordinal or a comma ("May. 2nd, 2019")
+    r"|(?:May|MAY)\.(?=[ \t]?\d{1,2}(?:st|nd|rd|th|ST|ND|RD|TH|,))"
+    rf"|{_ocr_month_alt(_MONTH_ABBRS)}(?![A-Za-z])\.?)"
 )
 _MONTH_FULL = rf"(?P<mn>(?:{_alternation([f(n) for n in _MONTH_NAMES for f in (str.title, str.upper)])})(?![A-Za-z]))"
 _MONTH_ABBR3 = rf"(?P<mn>(?:{_alternation([f(n[:3]) for n in _MONTH_NAMES for f in (str.title, str.upper)])}))"
 _D = "[0-9OolI]"  # OCR: O/o read for 0, l/I for 1
 _Y4 = r"(?:19|20)\d{2}"
-_Y4O = r"(?:19|20|2[Oo]|[lI]9)[0-9OolI]{2}"  # a year with OCR look-alikes
+_Y4O = r"(?:1 ?9|2 ?[0Oo]|[lI] ?9)(?: ?[0-9OolI]){2}"  # a year with OCR look-alikes and (checked) one space
+_DAY = r"(?:\d[0-9OolI]?|[OolI]\d)"  # a day: one real digit at least, OCR look-alike beside it
 _ORD = r"(?P<o>st|nd|rd|th|ST|ND|RD|TH)?"
 _TIME = (
     r"(?P<t>(?:T|[ \t]+(?:at[ \t]+)?|[ \t]*@[ \t]*|,[ \t]*)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
@@ -83,19 +101,26 @@ _DIGIT_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "numeric",
         re.compile(
-            rf"(?P<m>{_D}{{1,2}})[ ]?(?P<s1>[/\-.])[ ]?(?P<d>{_D}{{1,2}})[ ]?(?P=s1)[ ]?(?P<y>{_D}{{4}}|{_D}{{2}})"
+            rf"(?P<m>{_D}(?:[ ]?{_D})?)[ ]?(?P<s1>[/\-.])[ ]?(?P<d>{_D}{{1,2}})[ ]?(?P=s1)[ ]?"
+            rf"(?P<y>{_D}(?:[ ]?{_D}){{3}}|{_D}[ ]?{_D})"
             rf"{_END}{_TIME}"
         ),
     ),
-    ("compact", re.compile(r"(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")),
+    (
+        "compact",
+        re.compile(
+            rf"(?P<y>{_Y4O})[ ]?(?P<m>[0Oo] ?[1-9lI]|[1lI] ?[0-2Oo])[ ]?"
+            r"(?P<d>[0Oo] ?[1-9lI]|[12lI] ?[0-9OolI]|3 ?[01Oo])(?![\dOolI])"
+        ),
+    ),
     (
         "d_mon_y",
-        re.compile(rf"(?P<d>\d{{1,2}})(?P<s1>[-/ ]?){_MONTH_ABBR3}(?P=s1)(?P<y>\d{{4}}|\d{{2}}){_END}{_TIME}"),
+        re.compile(rf"(?P<d>\d{{1,2}})(?P<s1>[-/ ]?){_MONTH_ABBR3}(?P=s1)(?P<y>{_Y4O}|\d{{2}}){_END}{_TIME}"),
     ),
     (
         "d_month",
         re.compile(
-            rf"(?P<d>\d{{1,2}}){_ORD}[ \t]+(?:[Oo][Ff][ \t]+)?{_MONTH}"
+            rf"(?P<d>{_DAY}){_ORD}[ \t]+(?:[Oo][Ff][ \t]+)?{_MONTH}"
             rf"(?:,?[ \t]+(?P<y>{_Y4O})(?![\dOolI])|[ \t]+'(?P<y2>\d{{2}})(?!\d))?"
             rf"{_TIME}"
         ),
@@ -108,7 +133,7 @@ _MONTH_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "month_d",
         re.compile(
-            rf"{_MONTH}[ \t]*(?P<s1>[-/ ]?)[ \t]*(?P<d>\d{{1,2}}){_ORD}(?![\d:]|\.\d)"
+            rf"{_MONTH}[ \t]*(?P<s1>[-/ ]?)[ \t]*(?P<d>{_DAY}){_ORD}(?![\d:]|\.\d)"
             rf"(?:(?:,[ \t]*|[ \t]+|(?P=s1))(?:[Oo][Ff][ \t]+)?(?P<y>{_Y4O})(?![\dOolI])"
             rf"|,?[ \t]+'(?P<y2>\d{{2}})(?!\d))?"
             rf"{_TIME}"
@@ -119,8 +144,8 @@ _MONTH_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(rf"{_MONTH},?[ \t]+(?:[Oo][Ff][ \t]+)?(?:(?P<y>{_Y4O})(?![\dOolI])|'(?P<y2>\d{{2}})(?!\d))"),
     ),
 )
-_MONTH_START_RE = re.compile(rf"(?<![A-Za-z])(?:{_alternation(_MONTH_WORDS)})(?![A-Za-z])")
-_DIGIT_START_RE = re.compile(rf"(?<![\w/.\-])\d|(?<![\w/.\-]){_D}(?={_D}?[ ]?[/\-.])")
+_MONTH_START_RE = re.compile(rf"(?<![A-Za-z]){_ocr_month_alt(_MONTH_WORDS)}(?![A-Za-z])")
+_DIGIT_START_RE = re.compile(rf"(?<![\w/.\-])(?:\d|{_D}(?={_D}?[ ]?[/\-.])|[OolI](?=\d))")
 _MONTH_CUE_RE = re.compile(
     r"(?:(?<![A-Za-z])(?:in|since|during|by|until|till|through|of|early|late|mid|last|next|this|before|after|from)"
     r"[ \t-]+)$",
@@ -276,17 +301,23 @@ def _chained_month_days(text: str, hits: list[DateHit]) -> list[DateHit]:
     return found
 
 
+def _month_number(name: str) -> int:
+    return _MONTHS[name.rstrip(".").replace(" ", "").lower()]
+
+
 def _ocr_int(raw: str) -> int:
     return int(raw.translate(_OCR))
 
 
-_OCR = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
+_OCR = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", " ": None})
 
 
 def _valid(m: re.Match[str], form: str) -> bool:
     """Whether the month and day of a match make a real date (either order for numeric forms)."""
     g = m.groupdict()
-    month = _MONTHS[g["mn"].rstrip(".").lower()] if g.get("mn") else (_ocr_int(g["m"]) if g.get("m") else None)
+    if sum((g.get(k) or "").count(" ") for k in ("mn", "m", "d", "y")) > 1:
+        return False  # OCR splits a date once at most
+    month = _month_number(g["mn"]) if g.get("mn") else (_ocr_int(g["m"]) if g.get("m") else None)
     day = _ocr_int(g["d"]) if g.get("d") else None
     if form == "numeric":
         raw = m.group(0)
@@ -401,7 +432,7 @@ def _style(original: str, word: str) -> str:
 
 
 def _month_name(original: str, month: int) -> str:
-    bare = original.rstrip(".")
+    bare = original.rstrip(".").replace(" ", "")
     abbreviated = bare.lower() != _MONTH_NAMES[_MONTHS[bare.lower()] - 1]
     full = _MONTH_NAMES[month - 1]
     name = full[:3] if abbreviated else full
@@ -475,10 +506,10 @@ def shift_date(text: str, days: int, *, day_first: bool = False, reference_year:
     prefix, form, m = found
     g = m.groupdict()
     raw_year = g.get("y") or g.get("hy")
-    two_digit = bool(g.get("y2")) or (raw_year is not None and len(raw_year) == 2)
+    two_digit = bool(g.get("y2")) or (raw_year is not None and len(raw_year.translate(_OCR)) == 2)
     if raw_year:
         year = int(raw_year.translate(_OCR))
-        year = _pivot(year) if len(raw_year) == 2 else year
+        year = _pivot(year) if two_digit else year
     elif g.get("y2"):
         year = _pivot(int(g["y2"]))
     else:
@@ -506,7 +537,7 @@ def shift_date(text: str, days: int, *, day_first: bool = False, reference_year:
         if g.get("hy"):
             new["hy"] = f"{moved.year:04d}"
     else:
-        month = _MONTHS[g["mn"].rstrip(".").lower()] if g.get("mn") else _ocr_int(g["m"])
+        month = _month_number(g["mn"]) if g.get("mn") else _ocr_int(g["m"])
         day = _ocr_int(g["d"]) if g.get("d") else None
         swapped = False
         if form in {"numeric", "md"} and day is not None and (day_first or month > 12) and 1 <= day <= 12:

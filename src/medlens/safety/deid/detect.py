@@ -1,9 +1,9 @@
 """PHI detection: every Safe Harbor identifier plus clinical ones, recall first, each span typed and attributed.
 
-Detectors run independently over the text (names: :mod:`.names`; dates and ages: :mod:`.dates`; the rest here) and
-their spans are merged: overlapping spans become one span covering all of them (recall first), typed by the most
-confident detector. Site configuration (:class:`DeidConfig`) adds patterns and deny terms, drops allowed terms and
-low-confidence spans, and chooses the PHI types.
+Detectors run independently over the text (names: :mod:`.names`; dates and ages: :mod:`.dates`; e-mail, URL and
+IP: :mod:`.contacts`; the rest here) and their spans are merged: overlapping spans become one span covering all of
+them (recall first), typed by the most confident detector. Site configuration (:class:`DeidConfig`) adds patterns
+and deny terms, drops allowed terms and low-confidence spans, and chooses the PHI types.
 
 Detector ids are versioned (``medlens.deid.<type>.<rule>.v1``); a rule whose behaviour changes gets ``v2``.
 """
@@ -11,16 +11,25 @@ Detector ids are versioned (``medlens.deid.<type>.<rule>.v1``); a rule whose beh
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from collections.abc import Iterator
 from typing import cast
 
+from medlens.safety.deid.address_lines import (
+    CITY_FIELD_RE,
+    FIELD_NOT_PLACE,
+    UNIT_BEFORE_RE,
+    UNIT_CITY_RE,
+    WORKS_AS_RE,
+    find_address_lines,
+)
 from medlens.safety.deid.config import DeidConfig, PhiSpan, PhiType
+from medlens.safety.deid.contacts import find_net_contacts
 from medlens.safety.deid.cues import CueHit, find_cues
 from medlens.safety.deid.dates import find_ages, find_dates
 from medlens.safety.deid.lexicon import lexicons
 from medlens.safety.deid.names import find_names
+from medlens.safety.deid.ocr import ocr_alternation, ocr_key
 
 __all__ = ["Detector", "merge_spans"]
 
@@ -72,23 +81,13 @@ def _cased(words: list[str]) -> list[str]:
     return sorted(out)
 
 
-_EMAIL_RE = re.compile(r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*\.)+[A-Za-z]{2,}\b")
-_TLDS = "com|org|net|edu|gov|mil|int|io|us|info|biz|health|co|uk|ca"
-_URL_RE = re.compile(
-    r"(?i:(?:https?|ftp)://|www\.)[^\s<>\"'\]\[(){}|]+"
-    rf"|(?<![@\w.\-/])(?:[a-z0-9][a-z0-9\-]*[a-z][a-z0-9\-]*\.)+(?:{_TLDS})(?:/[^\s<>\"'\]\[(){{}}|]*)?(?![\w@])"
-)
-_IPV4_RE = re.compile(
-    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.]\d)"
-)
-_IPV6_RE = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*::|(?:[0-9A-Fa-f]{1,4}:){7})[0-9A-Fa-f:]{3,39}(?![\w:])")
-_IPV4_OCR_RE = re.compile(r"(?<![\w.])(?:[0-9OolI]{1,3}\.){3}[0-9OolI]{1,3}(?![\w.]|\.\d)")
 _SSN_RE = re.compile(r"(?<![\d\-/.])\d{3}[ \t]?[- ][ \t]?\d{2}[ \t]?[- ][ \t]?\d{4}(?![\d\-]|/\d)")
 _PD = "[0-9OolI]"  # a phone digit, OCR look-alikes included
+_PD3S = f"{_PD}(?:[ ]?{_PD}){{2}}"  # three digits; OCR may put a space inside where separators are explicit
 _PHONE_RE = re.compile(
     rf"(?<![\w+\-/.])(?:\+?1[ \t]?[.\-]?[ \t]?)?"
-    rf"(?:\([ \t]?{_PD}{{3}}[ \t]?\)[ \t]?|{_PD}{{3}}(?:[ \t]?[.\-][ \t]?|[ \t]))"
-    rf"{_PD}{{3}}(?:[ \t]?[.\-][ \t]?|[ \t]){_PD}(?:[ ]?{_PD}){{3}}"
+    rf"(?:\([ \t]?{_PD3S}[ \t]?\)[ \t]?|{_PD3S}[ \t]?[.\-][ \t]?|{_PD}{{3}}[ \t])"
+    rf"(?:{_PD3S}[ \t]?[.\-][ \t]?|{_PD}{{3}}[ \t]){_PD}(?:[ ]?{_PD}){{3}}"
     r"(?:[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?(?![\w\-]|\.\d)",
     re.IGNORECASE,
 )
@@ -299,8 +298,12 @@ class _Patterns:
         self.state_names = frozenset(n.upper() for n in states.values())
         places = cues.places
         self.not_places = frozenset(w.upper() for w in places.not_places)
+        self.residence_cues = frozenset(" ".join(c.lower().split()) for c in places.residence_cues)
         fac = cues.facilities
-        self.facility_suffix_re = re.compile(rf"(?<![A-Za-z])(?:{_alt(_cased(fac.suffixes))})(?![A-Za-z])")
+        # OCR: one space inside a suffix and look-alike letters ("Ho spital", "CLlNlC"), checked in _facilities
+        suffixes = _cased(fac.suffixes)
+        self.facility_suffix_re = re.compile(rf"(?<![A-Za-z]){ocr_alternation(suffixes, swaps=True)}(?![A-Za-z])")
+        self.facility_suffix_keys = {ocr_key(w): w.count(" ") for w in suffixes}
         self.facility_names_re = re.compile(rf"(?<![A-Za-z])(?:{_alt(_cased(fac.names))})(?![A-Za-z])")
         self.generic = frozenset(w.upper() for w in fac.generic_words)
         self.facility_words = frozenset(w.upper() for w in fac.name_words)
@@ -373,23 +376,7 @@ class Detector:
 
     def _contacts(self, text: str) -> Iterator[Hit]:
         p = self._p
-        for m in _EMAIL_RE.finditer(text):
-            yield (m.start(), m.end(), "EMAIL", "medlens.deid.email.pattern.v1", 0.99)
-        for m in _URL_RE.finditer(text):
-            end = m.end()
-            while end > m.start() and text[end - 1] in ".,;:!?":
-                end -= 1
-            if "@" in text[max(0, m.start() - 1) : end]:
-                continue
-            yield (m.start(), end, "URL", "medlens.deid.url.pattern.v1", 0.95)
-        for m in _IPV4_RE.finditer(text):
-            yield (m.start(), m.end(), "IP", "medlens.deid.ip.v4.v1", 0.9)
-        for m in _IPV6_RE.finditer(text):
-            try:
-                ipaddress.IPv6Address(m.group())
-            except ValueError:
-                continue
-            yield (m.start(), m.end(), "IP", "medlens.deid.ip.v6.v1", 0.9)
+        yield from find_net_contacts(text, self._lex.english)
         for m in _SSN_RE.finditer(text):
             yield (m.start(), m.end(), "SSN", "medlens.deid.ssn.pattern.v1", 0.9)
         for m in _PHONE_RE.finditer(text):
@@ -403,9 +390,6 @@ class Detector:
                 yield (s, e, self._phone_type(text, s), "medlens.deid.phone.cue.v1", 0.85)
             elif e - s == 10 and text[s] in "23456789" and text[s + 3] in "23456789":
                 yield (s, e, self._phone_type(text, s), "medlens.deid.phone.nanp.v1", 0.65)
-        for m in _IPV4_OCR_RE.finditer(text):
-            if sum(c.isdigit() for c in m.group()) >= 7 and not _IPV4_RE.fullmatch(m.group()):
-                yield (m.start(), m.end(), "IP", "medlens.deid.ip.v4_ocr.v1", 0.8)
 
     def _phone_type(self, text: str, start: int) -> PhiType:
         return "FAX" if self._p.fax_re.search(text, max(0, start - 16), start) else "PHONE"
@@ -471,6 +455,23 @@ class Detector:
                         "medlens.deid.location.address.v1",
                         0.85,
                     )
+        yield from find_address_lines(text)
+        low = text.lower()
+        fields = "city" in low or "town" in low or "birth" in low
+        for m in CITY_FIELD_RE.finditer(text) if fields else ():
+            value = m.group("v").rstrip(".").upper()
+            if value not in FIELD_NOT_PLACE and value not in p.not_places:
+                yield (m.start("v"), m.start("v") + len(value), "LOCATION", "medlens.deid.location.field.v1", 0.85)
+        for m in UNIT_CITY_RE.finditer(text):
+            if (
+                UNIT_BEFORE_RE.search(text, max(0, m.start() - 20), m.start()) is not None
+                and m.group("c").split()[0].rstrip(".").upper() not in p.state_names
+            ):
+                yield (m.start("c"), m.end("c"), "LOCATION", "medlens.deid.location.unit_city.v1", 0.85)
+        for m in WORKS_AS_RE.finditer(text) if "work" in low else ():
+            found = self._place_after(text, m.end(), require_known=False)
+            if found is not None:
+                yield (found[0], found[1], "LOCATION", "medlens.deid.location.works_in.v1", 0.9)
         for m in _PO_BOX_RE.finditer(text):
             yield (m.start(), m.end(), "ADDRESS", "medlens.deid.address.po_box.v1", 0.9)
         for m in p.city_state_re.finditer(text):
@@ -497,13 +498,14 @@ class Detector:
             ("place_strong", False, "medlens.deid.location.cue.v1", 0.85),
             ("place_weak", True, "medlens.deid.location.gazetteer.v1", 0.75),
         ):
-            for _, end, _ in cues.get(category, ()):
+            for start, end, _ in cues.get(category, ()):
                 tail = _PLACE_TAIL_RE.match(text, end)
                 if tail is None:
                     continue
-                found = self._place_after(text, tail.end(), require_known=known)
+                home = not known and " ".join(text[start:end].lower().split()) in p.residence_cues
+                found = self._place_after(text, tail.end(), require_known=known, common_ok=home)
                 if found is not None:
-                    yield (found[0], found[1], "LOCATION", detector, conf)
+                    yield (found[0], found[1], "LOCATION", detector, 0.95 if home else conf)
         for m in _CAP_RUN_RE.finditer(text):
             found = self._multiword_place(text, m)
             if found is not None:
@@ -570,11 +572,15 @@ class Detector:
             return None
         return keep[-1].start(), end
 
-    def _place_after(self, text: str, pos: int, *, require_known: bool) -> tuple[int, int] | None:
+    def _place_after(
+        self, text: str, pos: int, *, require_known: bool, common_ok: bool = False
+    ) -> tuple[int, int] | None:
         """A place name starting at ``pos``.
 
         A known place (longest first); or, unless ``require_known``, up to three capitalised words that are not
         common words; with ``require_known``, one word shaped like a town name ("...ville", "Port ...").
+        With ``common_ok`` (after a residence cue) a capitalised common word counts too ("lives in Hope"), and so
+        does any word after a place prefix ("Port Tony").
         """
         words: list[re.Match[str]] = []
         for m in _CAP_WORD_RE.finditer(text, pos, min(len(text), pos + 80)):
@@ -622,7 +628,9 @@ class Detector:
             if k == 0 and key in _PLACE_PREFIXES and len(words) > 1:
                 keep.append(w)
                 continue
-            if key in self._p.not_places or key in self._p.name_stop or key in lex.english or key in self._p.generic:
+            prefixed = k == 1 and keep and keep[0].group().rstrip(".,").upper() in _PLACE_PREFIXES
+            common = key in lex.english and not ((common_ok and w.group()[1:].islower()) or prefixed)
+            if key in self._p.not_places or key in self._p.name_stop or common or key in self._p.generic:
                 break
             if key in self._p.state_names:
                 break
@@ -637,8 +645,12 @@ class Detector:
         p = self._p
         for m in p.facility_suffix_re.finditer(text):
             s, e = m.span()
-            suffix = m.group().lower()
-            caps = m.group().isupper() and len(m.group()) > 3
+            key = ocr_key(m.group())
+            spaces = p.facility_suffix_keys.get(key)
+            if spaces is None or m.group().count(" ") > spaces + 1:
+                continue
+            suffix = key.lower()
+            caps = key.isupper() and len(key) > 3
             words: list[tuple[int, str]] = []
             pos = s
             # walk back over capitalised words (ALL-CAPS words in ALL-CAPS text), "of", "and", "&", "St."

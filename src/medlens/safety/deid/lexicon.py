@@ -68,6 +68,10 @@ class PlaceCues(BaseModel):
 
     strong_cues: list[str] = Field(description="Phrases after which any capitalised name is a place.")
     weak_cues: list[str] = Field(description="Prepositions after which only a known place name is a place.")
+    residence_cues: list[str] = Field(
+        default_factory=list,
+        description="Strong cues naming where a person lives: a capitalised common word after them is a place too.",
+    )
     unit_words: list[str] = Field(description="Words after a name that make it a unit (County, Township).")
     not_places: list[str] = Field(description="Capitalised words after a cue that are not places.")
 
