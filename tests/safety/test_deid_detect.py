@@ -102,6 +102,8 @@ def _offsets(text: str, needle: str) -> tuple[int, int]:
         ("DOB: O3/O4/2O21", "O3/O4/2O21", "DATE"),
         ("Collected: 20l2-11-18T12:53:00", "20l2-11-18T12:53:00", "DATE"),
         ("Phone 680.21O.4604 cell", "680.21O.4604", "PHONE"),
+        ("Fax 542 90 5 9541 ext. 1772", "542 90 5 9541", "FAX"),
+        ("Hospital, Fax 5 796667859 | Portal", "5 796667859", "FAX"),
         ("Springfield, IN l2952", "l2952", "ZIP"),
         ("Seen on 15 February 201 3.", "15 February 201 3", "DATE"),
         ("Discharged: 04/27/20 20", "04/27/20 20", "DATE"),
@@ -232,3 +234,10 @@ def test_min_confidence_drops_weak_spans():
 def test_invalid_extra_pattern_is_refused():
     with pytest.raises(ValueError, match="regular expression"):
         ExtraPattern(type="ID", regex="(")
+
+
+def test_spaced_digits_without_a_phone_cue_are_not_phones():
+    from medlens.safety.deid import Deidentifier
+
+    text = "Dispense 5 796667859 units"
+    assert [s.type for s in Deidentifier().detect(text) if s.type in ("PHONE", "FAX")] == []

@@ -92,6 +92,8 @@ _PHONE_RE = re.compile(
     re.IGNORECASE,
 )
 _PHONE7_RE = re.compile(r"(?<![\w\-/.])\d{3}-\d{4}(?![\d\-]|\.\d)")
+# Ten digits with stray single spaces or dots (OCR: "Fax 542 90 5 9541"), taken only right after a phone/fax cue.
+_SPACED_PHONE_RE = re.compile(r"(?<![\w.,/\-])\d(?:[ .]?\d){9}(?![\w/\-]|[.,]\d)")
 _BARE_PHONE_RE = re.compile(r"(?<![\w.,/\-])(?:\d{10}|\d{7})(?![\w/\-]|[.,]\d)")
 _DIGITS_RE = re.compile(r"(?<![\w.,/\-])\d{7,}(?![\w/\-]|[.,]\d)")
 _ALNUM_ID_RE = re.compile(r"(?<![\w\-/.])(?=[A-Z]{0,4}\d)[A-Z]{1,4}-?\d{5,}[A-Z]?(?![\w\-/])")
@@ -390,6 +392,10 @@ class Detector:
                 yield (s, e, self._phone_type(text, s), "medlens.deid.phone.cue.v1", 0.85)
             elif e - s == 10 and text[s] in "23456789" and text[s + 3] in "23456789":
                 yield (s, e, self._phone_type(text, s), "medlens.deid.phone.nanp.v1", 0.65)
+        for m in _SPACED_PHONE_RE.finditer(text):
+            s, e = m.span()
+            if p.phone_cue_re.search(text, max(0, s - 16), s) or p.fax_re.search(text, max(0, s - 16), s):
+                yield (s, e, self._phone_type(text, s), "medlens.deid.phone.spaced.v1", 0.9)
 
     def _phone_type(self, text: str, start: int) -> PhiType:
         return "FAX" if self._p.fax_re.search(text, max(0, start - 16), start) else "PHONE"
