@@ -14,6 +14,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from medlens.core.errors import MedlensError
+from medlens.core.types import PhiType
 
 __all__ = [
     "DEID_VERSION",
@@ -30,30 +31,6 @@ __all__ = [
 DEID_VERSION = "medlens.deid.text.v1"
 """Version of the detector and transformer together; stored in ``Document.meta["deid"]["version"]``."""
 
-PhiType = Literal[
-    "NAME",
-    "DATE",
-    "AGE",
-    "PHONE",
-    "FAX",
-    "EMAIL",
-    "URL",
-    "IP",
-    "SSN",
-    "MRN",
-    "ACCOUNT",
-    "ACCESSION",
-    "HEALTH_PLAN",
-    "LICENSE",
-    "DEVICE_ID",
-    "VEHICLE_ID",
-    "BIOMETRIC",
-    "ADDRESS",
-    "LOCATION",
-    "ZIP",
-    "FACILITY",
-    "ID",
-]
 PHI_TYPES: tuple[PhiType, ...] = get_args(PhiType)
 
 DeidMode = Literal["redact", "mask", "surrogate"]
