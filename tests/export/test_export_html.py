@@ -463,3 +463,21 @@ def test_unsupported_claims_are_listed_but_not_counted(tmp_path: Path) -> None:
     parsed = _parse(_render(tmp_path, [(Document(id=RID, text=text, kind="radiology"), result)]))
     assert parsed.cells[(RID, "label")] == "1"
     assert ("n1-f1", "unsupported") in parsed.badges
+
+
+class _Sentence(Claim):
+    text: str
+
+
+class _ImpressionResult(TaskResult):
+    sentences: tuple[_Sentence, ...] = ()
+
+
+def test_impression_sentences_are_highlighted_as_their_own_type(tmp_path: Path) -> None:
+    text = "Small left effusion."
+    sentence = _Sentence(text="Small left effusion.", evidence=(_ev(text, 0, 19),))
+    task = _ImpressionResult(name="medlens.task.radiology.impression.v1", backend="rules", sentences=(sentence,))
+    result = RecordResult(id=RID, kind="radiology", tasks={"radiology.impression": task})
+    parsed = _parse(_render(tmp_path, [(Document(id=RID, text=text, kind="radiology"), result)]))
+    assert [m["text"] for m in parsed.marks] == ["Small left effusion"]
+    assert parsed.cells[(RID, "sentence")] == "1"

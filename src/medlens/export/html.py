@@ -5,9 +5,10 @@ opened from disk, attached to a ticket or archived. Everything that comes from t
 (note text may hold ``<script>``): by Jinja2's autoescaping in the packaged template, and with ``html.escape`` in the
 two per-note fragments built here for speed (the highlighted text and the findings table).
 
-Claims are found by duck typing, so other families highlight too: every task result's ``findings`` and ``labels``
-lists are read, each claim's ``evidence`` spans are highlighted and its ``type`` (or the list it came from) picks the
-colour. Task results may be pydantic models or plain mappings (results read back from ``results.jsonl``).
+Claims are found by duck typing, so other families highlight too: every task result's ``findings``, ``labels``,
+``lesions``, ``measurements`` and ``sentences`` lists are read, each claim's ``evidence`` spans are highlighted and
+its ``type`` (or the list it came from) picks the colour. Task results may be pydantic models or plain mappings
+(results read back from ``results.jsonl``).
 
 Overlapping evidence is drawn by cutting the text at every span boundary: each segment is one ``<mark>`` carrying the
 classes, finding ids and evidence ranges of every span that covers it (``data-start``/``data-end`` are the
@@ -69,7 +70,7 @@ CODE_SYSTEMS: dict[str, str] = {
     "http://www.ama-assn.org/go/cpt": "CPT",
 }
 
-_CLAIM_LISTS = ("findings", "labels")
+_CLAIM_LISTS = ("findings", "labels", "lesions", "measurements", "sentences")
 _escape = html.escape  # quote=True: safe in text and in double-quoted attributes
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
