@@ -48,6 +48,11 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
+def _stdout() -> Console:
+    """Console for data on stdout: full width when piped, so registered names are never cut."""
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def _fail(exc: MedlensError) -> typer.Exit:
     err.print(f"[red]error[/] {exc}")
     return typer.Exit(code=2)
@@ -253,7 +258,7 @@ def info() -> None:
     from medlens import __version__
 
     register_all()
-    out = Console()
+    out = _stdout()
     out.print(f"medlens {__version__} on Python {platform.python_version()} ({platform.platform()})")
     table = Table("package", "version", title="dependencies and extras")
     for name in ("pydantic", "fhir.resources", "simple-icd-10-cm", "pyahocorasick", "pyarrow", "torch"):
@@ -280,7 +285,7 @@ def check(
             writers.resolve(name)
     except MedlensError as exc:
         raise _fail(exc) from exc
-    out = Console()
+    out = _stdout()
     table = Table("task", "name", "backend", "requires", "assigns", "unmet")
     available = {"document.text"}
     problems = 0

@@ -155,3 +155,12 @@ def test_check_reports_bad_config(tmp_path: Path):
     proc = medlens("check", str(cfg))
     assert proc.returncode == 2
     assert "ML201" in proc.stderr
+
+
+def test_check_accepts_a_good_config_and_lists_each_task(tmp_path: Path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[run]\ntasks = ["notes.extract", "radiology.labels"]\nformats = ["jsonl", "fhir"]\n')
+    proc = medlens("check", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    assert "configuration OK" in proc.stdout
+    assert "medlens.task.radiology.labels.v1" in proc.stdout
