@@ -173,3 +173,21 @@ def test_follow_up_nodule_status_must_match_exam() -> None:
 def test_packaged_rows_have_unique_ids() -> None:
     ids = [row.id for row in load_lung_rads_table().rows]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("nodule_type", "status", "mean", "interval"),
+    [
+        ("solid", "baseline", 5.0, "12 months"),  # category 2
+        ("solid", "baseline", 7.0, "6 months"),  # category 3
+        ("solid", "baseline", 10.0, "3 months"),  # category 4A
+        ("solid", "baseline", 16.0, "tissue sampling"),  # category 4B
+    ],
+)
+def test_management_follows_the_exam_category(nodule_type: str, status: str, mean: float, interval: str) -> None:
+    assert interval in (lung_rads_category(_exam(nodule_type, status, mean)).management or "")
+
+
+def test_every_category_has_management_and_insufficient_has_none() -> None:
+    assert set(load_lung_rads_table().management) == {"0", "1", "2", "3", "4A", "4B", "4X"}
+    assert lung_rads_category(_exam("solid", "baseline", None)).management is None

@@ -129,6 +129,9 @@ class LungRadsTable(BaseModel):
 
     header: LexiconHeader = Field(description="Provenance.")
     rows: tuple[LungRadsRow, ...] = Field(description="Rows, first match wins within a type.")
+    management: dict[Literal["0", "1", "2", "3", "4A", "4B", "4X"], str] = Field(
+        default_factory=dict, description="Short paraphrase of the management column, by exam category."
+    )
 
 
 class LungRadsNoduleResult(BaseModel):
@@ -154,6 +157,9 @@ class LungRadsResult(BaseModel):
     nodules: tuple[LungRadsNoduleResult, ...] = Field(description="Per-nodule results.")
     citation: Citation = Field(description="Guideline, version, table.")
     reasons: tuple[str, ...] = Field(description="Steps.")
+    management: str | None = Field(
+        default=None, description="Paraphrase of the table's management for the category; None when insufficient."
+    )
 
 
 @functools.cache
@@ -247,6 +253,7 @@ def lung_rads_category(exam: LungRadsExam) -> LungRadsResult:
             nodules=nodules,
             citation=_CITATION,
             reasons=tuple(reasons),
+            management=table.management.get(category) if category != "insufficient" else None,
         )
 
     if exam.prior_being_located or exam.lungs_not_fully_evaluable or exam.inflammatory_or_infectious:

@@ -29,15 +29,23 @@ One pass per report, offline and deterministic:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from medlens.core.errors import ConfigError
 from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document, Evidence
-from medlens.radiology.impression_schema import ImpressionSentence, ImpressionSource, RadiologyImpressionResult
+from medlens.radiology.findings import RadiologyFindingsRules
+from medlens.radiology.impression_guidelines import GuidelineOptions, guideline_notes
+from medlens.radiology.impression_schema import (
+    GuidelineNote,
+    ImpressionSentence,
+    ImpressionSource,
+    RadiologyImpressionResult,
+)
 from medlens.radiology.labels import RadiologyLabelsRules
 from medlens.radiology.report_sections import report_sections
 from medlens.radiology.schema import Label
@@ -151,9 +159,12 @@ class RadiologyImpressionRules:
     Args:
         labelset: the label set passed to :class:`~medlens.radiology.labels.RadiologyLabelsRules` (default
             ``"chexpert"``).
+        guidelines: options of the guideline notes (:class:`~medlens.radiology.impression_guidelines.GuidelineOptions`:
+            ``enabled``, ``setting`` auto/screening/incidental, ``lung_cancer_risk``).
 
     Raises:
-        ConfigError: ML205 if ``lexicon/impression.yaml`` is invalid or names a label the label set lacks.
+        ConfigError: ML205 if ``lexicon/impression.yaml`` is invalid or names a label the label set lacks; ML201 for
+            invalid guideline options.
     """
 
     name = "medlens.task.radiology.impression.v1"
@@ -161,7 +172,14 @@ class RadiologyImpressionRules:
     requires: tuple[str, ...] = ("document.text",)
     assigns: tuple[str, ...] = ("tasks.radiology.impression",)
 
-    def __init__(self, *, labelset: str = "chexpert") -> None:
+    def __init__(self, *, labelset: str = "chexpert", guidelines: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._guidelines = GuidelineOptions.model_validate(guidelines or {})
+        except ValueError as exc:
+            raise ConfigError(f"invalid radiology.impression option 'guidelines': {exc}", code="ML201") from exc
+        self._findings = {
+            role: RadiologyFindingsRules(sections=(role,), keep_negated=False) for role in ("findings", "body")
+        }
         self._lexicon = load_impression_lexicon()
         self._labelers = {
             "findings": RadiologyLabelsRules(labelset=labelset, sections=("findings",)),
@@ -179,14 +197,15 @@ class RadiologyImpressionRules:
 
     def __call__(self, batch: Sequence[Document]) -> list[RadiologyImpressionResult]:
         """One result per document, in order."""
-        return [self.draft(doc.text, doc.id) for doc in batch]
+        return [self.draft(doc.text, doc.id, meta=doc.meta) for doc in batch]
 
-    def draft(self, text: str, record_id: str) -> RadiologyImpressionResult:
+    def draft(self, text: str, record_id: str, *, meta: Mapping[str, Any] | None = None) -> RadiologyImpressionResult:
         """The draft impression of one report.
 
         Args:
             text: the report.
             record_id: id written into every evidence span.
+            meta: the document's ``meta`` (per-report guideline inputs such as ``lung_cancer_risk``).
         """
         analysis = analyze(text)
         sections = report_sections(analysis)
@@ -225,14 +244,31 @@ class RadiologyImpressionRules:
                 sentences.append(template)
         for g in groups:
             sentences.append(self._sentence(text, record_id, g, len(sentences) + 1))
+        lesions = [
+            lesion
+            for lesion in self._findings[source].extract(text, record_id)[0]
+            if lesion.evidence and _inside(lesion.evidence[0], spans)
+        ]
+        notes = guideline_notes(text, sections, lesions, options=self._guidelines, meta=meta, record_id=record_id)
+        for note in notes:
+            if note.status == "recommendation" and note.supported:
+                sentences.append(self._guideline_sentence(note, len(sentences) + 1))
         no_finding = by_name.get(_NO_FINDING)
         return self._result(
-            tuple(sentences), normal=no_finding is not None and no_finding.status == "positive", source=source
+            tuple(sentences),
+            normal=no_finding is not None and no_finding.status == "positive",
+            source=source,
+            guidelines=notes,
         )
 
     # ------------------------------------------------------------------ steps
     def _result(
-        self, sentences: tuple[ImpressionSentence, ...], *, normal: bool, source: ImpressionSource
+        self,
+        sentences: tuple[ImpressionSentence, ...],
+        *,
+        normal: bool,
+        source: ImpressionSource,
+        guidelines: tuple[GuidelineNote, ...] = (),
     ) -> RadiologyImpressionResult:
         return RadiologyImpressionResult(
             name=self.name,
@@ -240,6 +276,19 @@ class RadiologyImpressionRules:
             sentences=sentences,
             normal=normal,
             source_section=source,
+            guidelines=guidelines,
+        )
+
+    @staticmethod
+    def _guideline_sentence(note: GuidelineNote, rank: int) -> ImpressionSentence:
+        name = "Lung-RADS v2022 category" if note.guideline == "lung_rads_v2022" else "Fleischner 2017 (Table 1):"
+        category = f" {note.category}:" if note.guideline == "lung_rads_v2022" else ""
+        management = (note.recommendation or "").rstrip(". ")
+        return ImpressionSentence(
+            text=f"{name}{category} {management} (guideline engine; for the reader to confirm).",
+            kind="guideline",
+            rank=rank,
+            evidence=note.evidence,
         )
 
     def _items(self, labels: Sequence[Label]) -> list[_Item]:
