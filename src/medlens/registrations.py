@@ -77,6 +77,48 @@ def register_all() -> None:
         ),
         alias="radiology.impression",
     )
+    tasks.register(
+        "medlens.task.pathology.extract.v1",
+        TaskSpec(
+            name="medlens.task.pathology.extract.v1",
+            alias="pathology.extract",
+            description="Pathology report fields (cancer type, histology, grade, size, pT/pN/pM, margins, LVI/PNI, "
+            "nodes, ER/PR/HER2/Ki-67, MMR/MSI) with evidence; OCR-robust.",
+            backends={"rules": "medlens.pathology.extract:PathologyExtractRules"},
+            result="medlens.pathology.schema:PathologyExtractResult",
+            kinds=("pathology", "note", "other"),
+            card="medlens.pathology:CARD.md",
+        ),
+        alias="pathology.extract",
+    )
+    tasks.register(
+        "medlens.task.pathology.stage.v1",
+        TaskSpec(
+            name="medlens.task.pathology.stage.v1",
+            alias="pathology.stage",
+            description="AJCC 8th edition stage group computed from the extracted pT/pN/pM (T from size only where "
+            "the site defines it, marked inferred), with citation and agreement with the stated stage.",
+            backends={"rules": "medlens.pathology.stage:PathologyStageRules"},
+            result="medlens.pathology.stage_schema:PathologyStageResult",
+            kinds=("pathology", "note", "other"),
+            card="medlens.pathology:CARD.md",
+        ),
+        alias="pathology.stage",
+    )
+    tasks.register(
+        "medlens.task.pathology.synoptic.v1",
+        TaskSpec(
+            name="medlens.task.pathology.synoptic.v1",
+            alias="pathology.synoptic",
+            description="CAP-style synoptic report (Markdown; HTML/FHIR renderers) with completeness and consistency "
+            "findings pointing at their evidence.",
+            backends={"rules": "medlens.pathology.synoptic:PathologySynopticRules"},
+            result="medlens.pathology.synoptic:PathologySynopticResult",
+            kinds=("pathology", "note", "other"),
+            card="medlens.pathology:CARD.md",
+        ),
+        alias="pathology.synoptic",
+    )
 
     readers.register("medlens.reader.text.v1", "medlens.io.readers:read_text", alias="text")
     readers.register("medlens.reader.jsonl.v1", "medlens.io.readers:read_jsonl", alias="jsonl")

@@ -44,6 +44,9 @@ class InputError(MedlensError):
     Codes: ML101 undecodable bytes, ML102 empty input, ML103 invalid JSON, ML104 missing/invalid field,
     ML105 wrong FHIR resource type or HL7 message type, ML106 invalid FHIR resource, ML107 file too large,
     ML108 not found, ML109 unsupported format, ML110 duplicate record id, ML111 corrupt results file on resume.
+    Imaging: ML120 no DICOM image in folder, ML121 several series (ambiguous), ML122 inconsistent slice geometry,
+    ML123 slice gap beyond tolerance, ML124 pixel data cannot be decoded, ML125 unsupported layout or shape, ML126 the
+    HU engine cannot segment this (not CT, or unknown structure), ML127 DICOM SEG not possible.
     """
 
     code = "ML100"
