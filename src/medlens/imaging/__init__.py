@@ -1,0 +1,18 @@
+"""Imaging family: volumes in (DICOM, NIfTI, NRRD), HU-rule segmentation, measurements, QC, mask writers.
+
+Importing this package is light (no numpy); import the modules you need:
+
+- :mod:`medlens.imaging.volume` -- :class:`~medlens.imaging.volume.Volume` and ``load_volume(path)``.
+- :mod:`medlens.imaging.prompts` -- text prompt -> structure concept (SNOMED CT where the project's table has it).
+- :mod:`medlens.imaging.segment_hu` -- CT Hounsfield-unit rule engine (body, lungs, bone, fat, soft tissue, metal).
+- :mod:`medlens.imaging.measure` -- volume, extents, HU statistics and a first-order radiomics subset.
+- :mod:`medlens.imaging.qc` -- QC flags (empty mask, touching the border, implausible volume).
+- :mod:`medlens.imaging.writers` -- NIfTI mask and PNG overlay writers.
+- :mod:`medlens.imaging.seg_dicom` -- DICOM SEG (highdicom) referencing the source series.
+
+Imaging needs the optional dependencies numpy, scipy, nibabel, pynrrd, pydicom, Pillow (and highdicom for SEG).
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
