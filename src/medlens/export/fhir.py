@@ -30,9 +30,9 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +41,9 @@ from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document, Evidence, RecordResult
 from medlens.export.findings import medlens_version, notes_findings
 from medlens.notes.schema import Attribute, Finding, MeasurementDetail, MedicationDetail, Quantity
+
+if TYPE_CHECKING:
+    from medlens.pathology.synoptic import PathologySynopticResult
 
 __all__ = [
     "AIAST",
@@ -512,6 +515,18 @@ def _document_reference(
     return resource
 
 
+def _synoptic(result: RecordResult) -> PathologySynopticResult | None:
+    """The ``pathology.synoptic`` result of ``result`` (None when the task did not run or failed)."""
+    from medlens.pathology.synoptic import SYNOPTIC_TASK, PathologySynopticResult
+
+    task: object = result.tasks.get(SYNOPTIC_TASK)
+    if isinstance(task, PathologySynopticResult):
+        return task
+    if isinstance(task, Mapping):
+        return PathologySynopticResult.model_validate(task)
+    return None
+
+
 def record_entries(
     document: Document,
     result: RecordResult,
@@ -525,15 +540,18 @@ def record_entries(
     """Bundle entries for one record, in order: DocumentReference, findings, radiology report, Provenance.
 
     Findings: one resource per exported ``notes.extract`` finding; radiology report: the ``radiology.labels``
-    DiagnosticReport and its Observations (``medlens.export.fhir_radiology``). The DocumentReference is left out
-    when the record came from FHIR (``meta["fhir_reference"]``); the list is empty when nothing is exported.
+    DiagnosticReport and its Observations (``medlens.export.fhir_radiology``); pathology: the ``pathology.synoptic``
+    DiagnosticReport and its Observations (``medlens.pathology.synoptic.synoptic_resources``). The
+    DocumentReference is left out when the record came from FHIR (``meta["fhir_reference"]``); the list is empty when
+    nothing is exported.
     """
     # Imported here: fhir_radiology builds on this module's constants, so it imports this module.
     from medlens.export.fhir_radiology import radiology_labels, radiology_resources
 
     findings = notes_findings(result)
     labels = radiology_labels(result)
-    if not findings and labels is None:
+    synoptic = _synoptic(result)
+    if not findings and labels is None and synoptic is None:
         return []
     fhir_source = document.meta.get("fhir_reference")
     own_document = not (isinstance(fhir_source, str) and _FHIR_SOURCE.fullmatch(fhir_source))
@@ -549,6 +567,13 @@ def record_entries(
     if labels is not None:
         for url, resource in radiology_resources(
             labels, document, ctx, full_url=_full_url, identifier_system=identifier_system
+        ):
+            entries.append(_entry(url, resource))
+    if synoptic is not None:
+        from medlens.pathology.synoptic import synoptic_resources
+
+        for url, resource in synoptic_resources(
+            synoptic, document, ctx, full_url=_full_url, identifier_system=identifier_system
         ):
             entries.append(_entry(url, resource))
     if not entries:
