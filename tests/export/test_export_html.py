@@ -24,6 +24,7 @@ from medlens.notes.schema import (
     NotesExtractResult,
     Quantity,
 )
+from medlens.pathology.extract import PathologyExtractRules
 
 RID = "note-1"
 TEXT = (
@@ -481,3 +482,14 @@ def test_impression_sentences_are_highlighted_as_their_own_type(tmp_path: Path) 
     parsed = _parse(_render(tmp_path, [(Document(id=RID, text=text, kind="radiology"), result)]))
     assert [m["text"] for m in parsed.marks] == ["Small left effusion"]
     assert parsed.cells[(RID, "sentence")] == "1"
+
+
+def test_pathology_fields_record_is_highlighted_field_by_field(tmp_path: Path) -> None:
+    text = "FINAL DIAGNOSIS: Invasive ductal carcinoma.\nTumor size: 2.5 cm.\nPathologic stage: pT2 pN0\n"
+    document = Document(id="path-1", text=text, kind="pathology")
+    (extracted,) = PathologyExtractRules()([document])
+    result = RecordResult(id="path-1", kind="pathology", tasks={"pathology.extract": extracted})
+    page = _render(tmp_path, [(document, result)])
+    marks = dict(re.findall(r'<mark class="[^"]*\bt-(\w+)[^"]*"[^>]*>([^<]*)', page))
+    assert marks.get("pt") == "pT2"
+    assert marks.get("tumour_size") == "2.5 cm"

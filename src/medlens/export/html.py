@@ -6,8 +6,9 @@ opened from disk, attached to a ticket or archived. Everything that comes from t
 two per-note fragments built here for speed (the highlighted text and the findings table).
 
 Claims are found by duck typing, so other families highlight too: every task result's ``findings``, ``labels``,
-``lesions``, ``measurements`` and ``sentences`` lists are read, each claim's ``evidence`` spans are highlighted and
-its ``type`` (or the list it came from) picks the colour. Task results may be pydantic models or plain mappings
+``lesions``, ``measurements`` and ``sentences`` lists are read, and every field of a ``fields`` record (pathology:
+``pT``, ``margins``, ``er``...); each claim's ``evidence`` spans are highlighted and its ``type`` (or the list or field
+it came from) picks the colour. Task results may be pydantic models or plain mappings
 (results read back from ``results.jsonl``).
 
 Overlapping evidence is drawn by cutting the text at every span boundary: each segment is one ``<mark>`` carrying the
@@ -371,14 +372,27 @@ def _code(claim: Any) -> tuple[str, str]:
     return f"{short} {value}".strip(), display
 
 
+def _field_items(fields: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(fields, Mapping):
+        yield from fields.items()
+    elif isinstance(fields, BaseModel):
+        for name in type(fields).model_fields:
+            yield name, getattr(fields, name)
+
+
 def _claims(result: RecordResult) -> Iterator[tuple[str, str, Any]]:
-    """(task alias, list name, claim) for every claim in every task result's ``findings``/``labels``."""
+    """(task alias, list name, claim) for every claim in every task result's claim lists and ``fields`` record."""
     for alias, task_result in result.tasks.items():
         for key in _CLAIM_LISTS:
             items = _get(task_result, key)
             if isinstance(items, list | tuple):
                 for claim in items:
                     yield alias, key, claim
+        # A record of named fields (pathology.extract): each field, or each item of a list field, is a claim.
+        for name, value in _field_items(_get(task_result, "fields")):
+            for claim in value if isinstance(value, list | tuple) else (value,):
+                if _get(claim, "evidence"):
+                    yield alias, name, claim
 
 
 def _claim_type(key: str, claim: Any) -> str:
