@@ -308,6 +308,123 @@ def check(
     out.print("configuration OK")
 
 
+# --- the service: serve, audit, admin ------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="Verify the tamper-evident audit log.", no_args_is_help=True)
+admin_app = typer.Typer(help="Bootstrap the service: users, API tokens, projects (the API needs a first admin).")
+app.add_typer(audit_app, name="audit")
+app.add_typer(admin_app, name="admin")
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="MEDLENS_SERVER_DB_URL", help="Database URL: sqlite:///path or postgresql+psycopg://..."
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: DbOption = "sqlite:///medlens.db",
+) -> None:
+    """Run the API and review service (FastAPI + uvicorn); migrates the database first. Needs the `server` extra.
+
+    Other settings (secret key, limits, workers) come from MEDLENS_SERVER_* environment variables.
+    """
+    try:
+        from medlens.server.app import run as run_server
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        err.print(f"[red]error[/] ML501 the service needs the server extra: pip install 'medlens[server]' ({exc.name})")
+        raise typer.Exit(code=2) from exc
+    run_server(host=host, port=port, db_url=db)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: Annotated[Path | None, typer.Argument(help="A JSONL audit file (instead of --db).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Verify the audit table of this database.")] = None,
+    expected_head: Annotated[
+        str | None, typer.Option(help="Hash the last entry must have (detects entries removed from the end).")
+    ] = None,
+) -> None:
+    """Check the hash chain: exit 0 when intact, 1 naming the first edited, removed, reordered or inserted entry."""
+    if (log is None) == (db is None):
+        raise typer.BadParameter("give either a JSONL audit FILE or --db URL")
+    try:
+        if db is not None:
+            from medlens.store.audit_store import verify_database
+
+            report = verify_database(db, expected_head=expected_head)
+        else:
+            from medlens.safety.audit import verify_jsonl
+
+            report = verify_jsonl(str(log), expected_head=expected_head)
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    out = _stdout()
+    if report.ok:
+        out.print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
+        return
+    out.print(
+        f"[red]audit chain broken[/] at seq {report.first_bad_seq}: {report.problem} ({report.detail}); "
+        f"{report.entries} entries read, head {report.head_hash}"
+    )
+    raise typer.Exit(code=1)
+
+
+@admin_app.command("add-user")
+def admin_add_user(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reader, reviewer or admin.")] = "reviewer",
+    password: Annotated[
+        str | None, typer.Option(envvar="MEDLENS_NEW_PASSWORD", help="Password for web login (else token-only).")
+    ] = None,
+    db: DbOption = "sqlite:///medlens.db",
+) -> None:
+    """Create a user and print its id."""
+    from medlens.server.accounts import add_user
+
+    try:
+        _stdout().print(add_user(db, username, role, password=password))
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+
+
+@admin_app.command("add-token")
+def admin_add_token(
+    username: Annotated[str, typer.Argument(help="User the token acts as.")],
+    name: Annotated[str, typer.Option(help="Label of the token.")] = "cli",
+    db: DbOption = "sqlite:///medlens.db",
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from medlens.server.accounts import add_token
+
+    try:
+        _stdout().print(add_token(db, username, name=name))
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+
+
+@admin_app.command("add-project")
+def admin_add_project(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    member: Annotated[list[str] | None, typer.Option(help="Username to add as a member (repeatable).")] = None,
+    db: DbOption = "sqlite:///medlens.db",
+) -> None:
+    """Create a project, add members, and print its id."""
+    from medlens.server.accounts import add_member, add_project
+
+    try:
+        project = add_project(db, name)
+        for username in member or []:
+            add_member(db, project, username)
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    _stdout().print(project)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

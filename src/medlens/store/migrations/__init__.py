@@ -1,0 +1,1 @@
+"""Alembic migrations of the medlens service database (run with ``medlens.store.migrate``)."""
