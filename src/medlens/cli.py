@@ -308,6 +308,57 @@ def check(
     out.print("configuration OK")
 
 
+@app.command()
+def segment(
+    input: Annotated[Path, typer.Argument(help="CT volume: a DICOM series folder, .nii/.nii.gz or .nrrd.")],
+    prompt: Annotated[
+        list[str],
+        typer.Option("--prompt", "-p", help="What to segment: 'lungs', 'left lung', 'bone', 'body'... (repeat)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    series_uid: Annotated[
+        str | None, typer.Option(help="SeriesInstanceUID to use when a DICOM folder holds several series.")
+    ] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="nifti, png, seg, sr, json (repeat; default nifti, png, seg, json)."),
+    ] = None,
+) -> None:
+    """Text-prompted CT segmentation with the offline Hounsfield-unit engine: masks, overlays, DICOM SEG, volumes.
+
+    Prompts the engine cannot segment are listed as "unsupported unless a model is configured" - never a guessed mask.
+    Needs the `imaging` extra. Decision support for review, not for diagnostic use.
+    """
+    try:
+        from medlens.imaging.cli_support import segment_command
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        err.print(
+            f"[red]error[/] ML501 segmentation needs the imaging extra: pip install 'medlens[imaging]' ({exc.name})"
+        )
+        raise typer.Exit(code=2) from exc
+    try:
+        summary = segment_command(
+            input, prompt, out, series_uid=series_uid, formats=tuple(fmt) if fmt else ("nifti", "png", "seg", "json")
+        )
+    except MedlensError as exc:
+        raise _fail(exc) from exc
+    table = Table("structure", "volume mL", "mean HU", "QC flags")
+    for s in summary.structures:
+        m = s.measurement
+        table.add_row(
+            s.structure,
+            f"{m.volume_ml:.1f}",
+            f"{m.intensity.mean:.0f}" if m.intensity is not None else "-",
+            ", ".join(s.qc.flags) or "-",
+        )
+    err.print(table)
+    for u in summary.unsupported:
+        err.print(f"[yellow]{u.prompt}[/]: {u.answer}")
+    err.print(
+        f"{len(summary.structures)} structure(s), {len(summary.files)} file(s) in {summary.seconds:.1f} s -> {out}"
+    )
+
+
 # --- the service: serve, audit, admin ------------------------------------------------------------------------------
 
 audit_app = typer.Typer(help="Verify the tamper-evident audit log.", no_args_is_help=True)

@@ -46,7 +46,8 @@ class InputError(MedlensError):
     ML108 not found, ML109 unsupported format, ML110 duplicate record id, ML111 corrupt results file on resume.
     Imaging: ML120 no DICOM image in folder, ML121 several series (ambiguous), ML122 inconsistent slice geometry,
     ML123 slice gap beyond tolerance, ML124 pixel data cannot be decoded, ML125 unsupported layout or shape, ML126 the
-    HU engine cannot segment this (not CT, or unknown structure), ML127 DICOM SEG not possible.
+    HU engine cannot segment this (not CT, or unknown structure), ML127 DICOM SEG not possible, ML128 DICOM SR not
+    possible (no non-empty measurement).
     """
 
     code = "ML100"

@@ -9,6 +9,11 @@ Importing this package is light (no numpy); import the modules you need:
 - :mod:`medlens.imaging.qc` -- QC flags (empty mask, touching the border, implausible volume).
 - :mod:`medlens.imaging.writers` -- NIfTI mask and PNG overlay writers.
 - :mod:`medlens.imaging.seg_dicom` -- DICOM SEG (highdicom) referencing the source series.
+- :mod:`medlens.imaging.sr` -- measurements as a DICOM TID 1500 Structured Report (highdicom).
+- :mod:`medlens.imaging.vqa` -- computed visual question answering (DICOM tags, geometry, HU masks; a vision model
+  for the rest when one is given).
+- :mod:`medlens.imaging.cli_support` -- ``segment_command``, the library side of ``medlens segment``.
+- :mod:`medlens.imaging.phantom` -- a synthetic CT phantom and a DICOM series writer for it (tests, demos).
 
 Imaging needs the optional dependencies numpy, scipy, nibabel, pynrrd, pydicom, Pillow (and highdicom for SEG).
 """

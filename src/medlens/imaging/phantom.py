@@ -8,12 +8,14 @@ bowel-gas pocket (-1000 HU) low in the abdomen, all in air (-1000 HU). Values ar
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
 from medlens.imaging.volume import Volume
 
-__all__ = ["ct_phantom"]
+__all__ = ["ct_phantom", "write_dicom_series"]
 
 
 def ct_phantom(
@@ -65,3 +67,72 @@ def ct_phantom(
         "gas": gas,
     }
     return volume, truth
+
+
+def write_dicom_series(
+    volume: Volume,
+    folder: str | Path,
+    *,
+    body_part: str = "CHEST",
+    contrast_agent: str | None = None,
+) -> list[Path]:
+    """Write an axial (``direction`` = identity) CT volume as a synthetic single-frame DICOM CT series.
+
+    Pixel values are stored as unsigned 16-bit with RescaleIntercept -1024, so values below -1024 HU are clipped.
+    Patient identifiers are synthetic placeholders. For tests and demos only.
+
+    Args:
+        volume: The volume (HU), e.g. from :func:`ct_phantom`.
+        folder: Existing folder for the files ``0.dcm``, ``1.dcm``...
+        body_part: BodyPartExamined value.
+        contrast_agent: ContrastBolusAgent value, or None to leave the Contrast/Bolus module out.
+
+    Returns:
+        The written files in slice order.
+    """
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    out_dir = Path(folder)
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    files: list[Path] = []
+    for k in range(volume.shape[0]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        path = out_dir / f"{k}.dcm"
+        ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.Modality = "CT"
+        ds.BodyPartExamined = body_part
+        if contrast_agent is not None:
+            ds.ContrastBolusAgent = contrast_agent
+        ds.PatientID = "synthetic"
+        ds.PatientName = "Phantom^Synthetic"
+        ds.PatientBirthDate = ""
+        ds.PatientSex = "O"
+        ds.StudyDate, ds.StudyTime = "20240101", "000000"
+        ds.AccessionNumber = ""
+        ds.ReferringPhysicianName = ""
+        ds.StudyID = "1"
+        ds.SeriesNumber = 1
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [volume.origin[0], volume.origin[1], volume.origin[2] + k * volume.spacing[2]]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [volume.spacing[1], volume.spacing[0]]
+        ds.SliceThickness = volume.spacing[2]
+        ds.Rows, ds.Columns = volume.shape[1], volume.shape[2]
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated = ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.PixelRepresentation = 0
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        stored = np.clip(np.asarray(volume.array[k], dtype=np.int32) + 1024, 0, 65535).astype(np.uint16)
+        ds.PixelData = stored.tobytes()
+        ds.save_as(path, enforce_file_format=True)
+        files.append(path)
+    return files
