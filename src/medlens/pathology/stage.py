@@ -10,7 +10,10 @@ One pass per report:
 3. :func:`medlens.guidelines.ajcc.stage` with the stated pT, pN and pM, each with its own prefix. When pT is not
    stated and the engine defines T by size for the site (breast, lung), T comes from
    :func:`~medlens.guidelines.ajcc.t_from_size` on the tumour size: ``t_inferred=True``, and the reasons say the size
-   gives only a floor (extension criteria can raise it). M is never assumed unless ``assume_cm0=True``.
+   gives only a floor (extension criteria can raise it). Where the site has extent criteria (colorectal, stomach,
+   bladder, kidney, lung), the extent statements of :mod:`medlens.pathology.extent` come first, through
+   :func:`medlens.guidelines.ajcc_extent.t_from_extent` (``t_source='extent'`` or ``'size'``); a stated pT lower
+   than the extents establish is kept and flagged ``t_below_extent``. M is never assumed unless ``assume_cm0=True``.
 4. The stated stage group, if any, is compared with the computed one (``agreement``); a disagreement is a review
    flag, not an error.
 
@@ -29,9 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document, Evidence
-from medlens.guidelines import ajcc
+from medlens.guidelines import ajcc, ajcc_extent
+from medlens.pathology.extent import ExtentFinding, find_extents, select_extents
 from medlens.pathology.schema import Grade, PathologyFields, TNMCategory
-from medlens.pathology.stage_schema import PathologyStage, PathologyStageResult, StageAgreement
+from medlens.pathology.stage_schema import PathologyStage, PathologyStageResult, StageAgreement, TSource
 
 __all__ = [
     "AjccSitesLexicon",
@@ -43,6 +47,7 @@ __all__ = [
     "extract_fields",
     "grade_group",
     "load_ajcc_sites",
+    "stage_document",
     "stage_fields",
 ]
 
@@ -285,26 +290,69 @@ def _evidence(*claims: object) -> tuple[Evidence, ...]:
     return tuple(out.values())
 
 
-def stage_fields(fields: PathologyFields, *, assume_cm0: bool = False) -> PathologyStage:
+_T_ORDER = re.compile(r"^T(is|[0-4])([a-d])?")
+
+
+def _t_rank(category: str) -> tuple[float, str] | None:
+    """Comparable rank of a T (sub)category without prefix: Tis < T1 < T1a < T1b < T2 ...; None when not ranked."""
+    match = _T_ORDER.match(category)
+    if match is None:
+        return None
+    main = 0.5 if match.group(1) == "is" else float(match.group(1))
+    return main, match.group(2) or ""
+
+
+def _below(stated: str, inferred: str) -> bool:
+    """True when the stated T is lower than the inferred one (sub-letters compared only when both have one)."""
+    s, i = _t_rank(stated), _t_rank(inferred)
+    if s is None or i is None:
+        return False
+    if s[0] != i[0]:
+        return s[0] < i[0]
+    return bool(s[1] and i[1] and s[1] < i[1])
+
+
+def _infer_t(
+    site: str, fields: PathologyFields, extents: Sequence[ExtentFinding]
+) -> tuple[ajcc_extent.TInference | None, list[ExtentFinding]]:
+    """T from the used extent findings (and size where the site needs it), with the findings that fired."""
+    size = fields.tumour_size.largest_mm if fields.tumour_size is not None else None
+    keys = [f.key for f in extents]
+    inference = ajcc_extent.t_from_extent(site, keys, size_mm=size)
+    if inference is None:
+        return None, []
+    return inference, [f for f in extents if f.key in inference.extents_used]
+
+
+def stage_fields(
+    fields: PathologyFields, *, assume_cm0: bool = False, extents: Sequence[ExtentFinding] = ()
+) -> PathologyStage:
     """Stage one report's extracted fields with the AJCC 8th edition engine.
 
     Args:
         fields: What ``pathology.extract`` read.
         assume_cm0: When the report states no M, stage with cM0 (marked ``m_assumed``). Off by default: a pathology
             report rarely knows the distant-metastasis status, and medlens does not invent it.
+        extents: Present extent findings to use (:func:`medlens.pathology.extent.select_extents`); when pT is not
+            stated and the site has extent criteria, T is inferred from them (with size where the site needs it).
 
     Returns:
-        The stage payload; ``status`` is ``not_applicable`` when no supported site maps (with the reason).
+        The stage payload; ``status`` is ``not_applicable`` when no supported site maps (with the reason). A stated
+        pT is always kept (``t_source='stated'``), also where no site maps.
     """
     site, source, site_reason = ajcc_site_for(fields)
     tcga = fields.cancer_type.tcga_code if fields.cancer_type is not None else None
     stated = fields.stated_stage.value if fields.stated_stage is not None else None
     stated_evidence = _evidence(fields.stated_stage)
+    t = _engine_value(fields.pT)
+    t_source: TSource | None = "stated" if t is not None else None
     if site is None:
-        evidence = _evidence(fields.cancer_type) + stated_evidence
+        evidence = _evidence(fields.cancer_type, fields.pT) + stated_evidence
         return PathologyStage(
             status="not_applicable",
             tcga_code=tcga,
+            t=t,
+            t_source=t_source,
             rule="not_applicable.site",
             reasons=(site_reason,),
             stated_stage=stated,
@@ -313,21 +361,44 @@ def stage_fields(fields: PathologyFields, *, assume_cm0: bool = False) -> Pathol
             supported=bool(evidence),
         )
     reasons = [site_reason]
-    t = _engine_value(fields.pT)
     n = _engine_value(fields.pN)
     m = _engine_value(fields.pM)
     used: list[object] = [fields.pT, fields.pN, fields.pM]
-    t_inferred = m_assumed = False
-    if t is None and fields.tumour_size is not None:
+    t_inferred = m_assumed = t_below = False
+    inference, fired = _infer_t(site, fields, extents)
+    t_extent = inference.category if inference is not None else None
+    criteria = inference.criteria if inference is not None else ()
+    if t is None and inference is not None:
+        t = inference.category
+        t_inferred = True
+        t_source = inference.source
+        used.extend(fired)
+        if inference.size_category is not None:
+            used.append(fields.tumour_size)
+        size_note = f"; size {inference.size_mm:g} mm gives {inference.size_category}" if inference.size_mm else ""
+        reasons.append(
+            f"T not stated: {inference.category} inferred from {inference.source} (criteria: "
+            f"{', '.join(criteria) or '-'}{size_note}; {inference.citation.table}); a floor only, a higher T "
+            f"follows from: {'; '.join(inference.raised_by) or '-'}"
+        )
+    elif t is None and fields.tumour_size is not None:
         by_size = ajcc.t_from_size(site, fields.tumour_size.largest_mm)
         if by_size is not None:
             t = by_size.category
             t_inferred = True
+            t_source = "size"
             used.append(fields.tumour_size)
             reasons.append(
                 f"T not stated: {by_size.category} inferred from size {fields.tumour_size.largest_mm:g} mm "
                 f"({by_size.measure}); a floor only, a higher T follows from: {'; '.join(by_size.raised_by) or '-'}"
             )
+    elif fields.pT is not None and t_extent is not None and _below(fields.pT.subcategory, t_extent):
+        t_below = True
+        used.extend(fired)
+        reasons.append(
+            f"review: stated {fields.pT.subcategory} is below {t_extent} established by the extent statements "
+            f"({', '.join(criteria)}); the stated pT is kept"
+        )
     if m is None and assume_cm0:
         m = "cM0"
         m_assumed = True
@@ -359,6 +430,10 @@ def stage_fields(fields: PathologyFields, *, assume_cm0: bool = False) -> Pathol
         n=n,
         m=m,
         t_inferred=t_inferred,
+        t_source=t_source,
+        t_extent=t_extent,
+        t_below_extent=t_below,
+        extent_criteria=criteria,
         m_assumed=m_assumed,
         rule=result.rule,
         citation=result.citation,
@@ -376,6 +451,22 @@ def extract_fields(text: str, record_id: str) -> PathologyFields:
     from medlens.pathology.extract import extract_pathology  # the extraction module is heavy; import on first use
 
     return extract_pathology(text, record_id)
+
+
+def stage_document(text: str, record_id: str, *, assume_cm0: bool = False) -> PathologyStage:
+    """Extract, read the extent statements (:mod:`medlens.pathology.extent`) and stage one report.
+
+    Args:
+        text: The report.
+        record_id: Id written into the evidence.
+        assume_cm0: See :func:`stage_fields`.
+
+    Returns:
+        The stage payload.
+    """
+    fields = extract_fields(text, record_id)
+    extents = select_extents(find_extents(text, record_id))
+    return stage_fields(fields, assume_cm0=assume_cm0, extents=extents)
 
 
 class PathologyStageRules:
@@ -396,11 +487,8 @@ class PathologyStageRules:
 
     def __call__(self, batch: Sequence[Document]) -> list[PathologyStageResult]:
         """One result per document, in order."""
+        opts = {"assume_cm0": self.assume_cm0}
         return [
-            PathologyStageResult(
-                name=self.name,
-                backend=self.backend,
-                stage=stage_fields(extract_fields(doc.text, doc.id), assume_cm0=self.assume_cm0),
-            )
+            PathologyStageResult(name=self.name, backend=self.backend, stage=stage_document(doc.text, doc.id, **opts))
             for doc in batch
         ]

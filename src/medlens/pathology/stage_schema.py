@@ -1,9 +1,11 @@
 """Result models of ``pathology.stage``: the AJCC 8th edition stage group computed from the extracted pT/pN/pM.
 
 The group is computed by :func:`medlens.guidelines.ajcc.stage` (a deterministic table lookup with a citation);
-this payload adds where the inputs came from (evidence spans of the T, N, M and size fields), whether T was inferred
-from size, and how the computed group compares with the stage the report states. A disagreement is a review flag,
-not an error. Decision support for a qualified reader, not for diagnostic use on its own.
+this payload adds where the inputs came from (evidence spans of the T, N, M, size and extent statements), whether T
+was inferred from extent or size (``t_inferred``, ``t_source``) and whether a stated pT is below what the extent
+statements establish (``t_below_extent``), and how the computed group compares with the stage the report states.
+A disagreement is a review flag, not an error. Decision support for a qualified reader, not for diagnostic use on
+its own.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from pydantic import Field
 from medlens.core.types import Claim, TaskResult
 from medlens.guidelines.schema import Citation
 
-__all__ = ["PathologyStage", "PathologyStageResult", "StageAgreement", "StageStatus"]
+__all__ = ["PathologyStage", "PathologyStageResult", "StageAgreement", "StageStatus", "TSource"]
 
 StageStatus = Literal["staged", "insufficient", "ambiguous", "not_applicable"]
 StageAgreement = Literal["agree", "disagree", "not_stated", "undetermined"]
+TSource = Literal["stated", "extent", "size"]
 
 
 class PathologyStage(Claim):
@@ -44,7 +47,24 @@ class PathologyStage(Claim):
     n: str | None = Field(default=None, description="N category given to the engine (e.g. 'pN1mi').")
     m: str | None = Field(default=None, description="M category given to the engine (e.g. 'pM1', 'cM0').")
     t_inferred: bool = Field(
-        default=False, description="True when T was not stated and was inferred from the tumour size (a floor)."
+        default=False,
+        description="True when T was not stated and was inferred from the stated extent and/or size (a floor).",
+    )
+    t_source: TSource | None = Field(
+        default=None,
+        description="Where T came from: 'stated' (pT in the report), 'extent' (extent statements, with size where "
+        "the site needs it) or 'size' (size band alone); None when no T.",
+    )
+    t_extent: str | None = Field(
+        default=None,
+        description="T (no prefix) the report's extent statements (and size) establish, also when a pT is stated.",
+    )
+    t_below_extent: bool = Field(
+        default=False,
+        description="True when the stated pT is lower than the extent statements establish: a review item.",
+    )
+    extent_criteria: tuple[str, ...] = Field(
+        default=(), description="Ids of the AJCC extent criteria that fired (medlens.guidelines.ajcc_extent)."
     )
     m_assumed: bool = Field(
         default=False, description="True when M was not stated and cM0 was assumed (only with assume_cm0=True)."
