@@ -24,6 +24,11 @@ def _offsets(text: str, needle: str) -> tuple[int, int]:
     [
         # names: context
         ("Patient: Hope Brown, seen today.", "Hope Brown", "NAME"),
+        # names in no lexicon, after a patient or name label
+        ("Patient: Zyxwvut Quillfeather was seen.", "Zyxwvut Quillfeather", "NAME"),
+        ("Patient: Quillfeather, Zyxwvut", "Quillfeather, Zyxwvut", "NAME"),
+        ("PATIENT: QUILLFEATHER, ZYXWVUT\nDOB: 01/02/1950", "QUILLFEATHER, ZYXWVUT", "NAME"),
+        ("PATIENT NAME: QUILLFEATHER, ZYXWVUT Q", "QUILLFEATHER, ZYXWVUT Q", "NAME"),
         ("Seen by Dr. Will Grant in clinic.", "Will Grant", "NAME"),
         ("Electronically signed by: Jennifer Q. Alvarez, MD", "Jennifer Q. Alvarez", "NAME"),
         ("Discussed with his wife, Mary, at bedside.", "Mary", "NAME"),
@@ -152,6 +157,9 @@ def test_when_identifier_written_then_found_with_type(text, needle, phi_type):
         "Discussed. May. 5 patients were seen.",
         "She lives in Assisted Living now.",
         "Version 1 2.3.4 installed.",
+        "Patient: Alert and oriented.",
+        "PATIENT: AFEBRILE, ALERT AND ORIENTED.",
+        "SAMPLE NAME: CBC, DIFF",
     ],
 )
 def test_when_no_identifier_then_nothing_found(text):

@@ -34,6 +34,10 @@ _LOWER_RE = re.compile(r"[a-z]")
 _UPPER_RE = re.compile(r"[A-Z]")
 _LINE_RE = re.compile(r"[^\n]*")
 _NAMEISH = frozenset({"F", "f", "L", "l", "I", "U"})
+# After a patient or name label on an ALL-CAPS line, "SURNAME, FIRST [M]" up to the end of the line is a name even
+# when neither word is in the name lexicons (on ALL-CAPS lines unknown words are otherwise read as plain words).
+_CAPS_LABELLED_NAME = re.compile(r"([A-Z][A-Z'\-]+(?: [A-Z][A-Z'\-]+)?, [A-Z][A-Z'\-]+(?: [A-Z]\.?)?)[ \t]*(?=\r?\n|$)")
+_CAPS_NAME_LABELS = frozenset({"patient", "patient name", "patient's name", "pt", "pt name", "name", "full name"})
 # A bare "Name:" label is about a person at the start of a line or after these words ("Patient Name:").
 _NAME_LABEL_BEFORE = re.compile(
     r"(?:^|\n)[ \t*•\-]*$|(?<![A-Za-z])(?:patient|pt|full|legal|first|last|middle|maiden|preferred|contact|"
@@ -194,6 +198,21 @@ class _Finder:
             return True
         return gap in {". ", "."} and self.toks[i].kind == "I"
 
+    def _two_part_name(self, i: int) -> bool:
+        """Token i and the next look like a full name of unknown words: "Zyxwvut Quillfeather", "QUILLFEATHER, ZYX".
+
+        Both capitalised name-like words (not dictionary words), joined by a space, or by a comma on an ALL-CAPS line
+        (the "SURNAME, FIRST" form of headers).
+        """
+        if i + 1 >= len(self.toks):
+            return False
+        t, nxt = self.toks[i], self.toks[i + 1]
+        if nxt.kind not in {"U", "F", "L", "f", "l"} or not nxt.word[0].isupper():
+            return False
+        if self._gap(i) in {", ", ","}:
+            return nxt.caps_line == t.caps_line
+        return not t.caps_line and self._joined(i) and not nxt.caps_line
+
     def _sentence_initial(self, i: int) -> bool:
         pos = self.toks[i].start - 1
         text = self.text
@@ -229,8 +248,14 @@ class _Finder:
 
     # --- context ---------------------------------------------------------------------------------------------
 
-    def _take_forward(self, i: int, *, max_tokens: int = 4, allow_comma: bool = True) -> int | None:
-        """Last token index of a name starting at token i, or None if token i does not start one."""
+    def _take_forward(
+        self, i: int, *, max_tokens: int = 4, allow_comma: bool = True, label: bool = False
+    ) -> int | None:
+        """Last token index of a name starting at token i, or None if token i does not start one.
+
+        ``label``: the name follows a name label ("Patient:", "Patient Name:"), where "SURNAME, FIRST" of unknown words
+        is a name too.
+        """
         toks = self.toks
         if not self._name_like(toks[i], first=True, cued=True):
             return None
@@ -255,7 +280,7 @@ class _Finder:
                 allow_comma
                 and j == i
                 and self._gap(j) in {", ", ","}
-                and nxt.kind in {"F", "f", "I"}
+                and (nxt.kind in {"F", "f", "I"} or (label and nxt.kind == "U" and self._two_part_name(j)))
                 and (nxt.word[0].isupper())
                 and not self._credential_at(toks[j].end)
             ):
@@ -301,6 +326,11 @@ class _Finder:
                 t = self.toks[i]
                 if rule == "label" and cue.endswith("name") and not _NAME_LABEL_BEFORE.search(text, 0, start):
                     continue  # "Sample Name:", "Drug Name:" are not about people
+                if rule == "label" and t.caps_line and cue in _CAPS_NAME_LABELS:
+                    caps = _CAPS_LABELLED_NAME.match(text, m.end())
+                    if caps is not None:
+                        self.hits.append(NameHit(caps.start(1), caps.end(1), rule, conf))
+                        continue
                 mixed_word = not t.caps_line and t.kind in {"f", "l"} and rule != "label" and t.word[0].isupper()
                 if t.kind in {"f", "l", "X"} and not self._ends_clause(i) and not mixed_word:
                     # "Anesthesia: General endotracheal", "HIS WIFE WILL ...": a word far more often than a name
@@ -309,13 +339,13 @@ class _Finder:
                         continue
                 if t.caps_line and rule == "relation" and t.kind == "l":
                     continue  # "PATIENT CHECK.", "SON SAID."
-                if t.kind == "U" and (t.caps_line or cue in {"patient", "pt"}):
-                    continue
+                if t.kind == "U" and (t.caps_line or cue in {"patient", "pt"}) and not self._two_part_name(i):
+                    continue  # "Patient: Afebrile" - but "Patient: Zyxwvut Quillfeather" is a name
                 if cue in {"patient", "pt"} and rule == "relation" and t.kind not in {"F", "L"}:
                     continue
                 if self._eponym_follows(i):
                     continue
-                last = self._take_forward(i)
+                last = self._take_forward(i, label=rule == "label")
                 if last is not None:
                     self._add(i, last, rule, conf)
         for strength in ("strong", "weak"):
