@@ -241,3 +241,115 @@ def test_every_field_of_a_full_report_is_grounded() -> None:
         assert evidence
         for ev in evidence:
             assert text[ev.start : ev.end] == ev.quote
+
+
+# ---- round 2 (PX2): regressions for the speed rewrite and the bugs reported by another helper
+
+
+@pytest.mark.parametrize(
+    ("text", "involved", "examined"),
+    [
+        ("DIAGNOSIS: Metastatic carcinoma in 2 of 10 lymph nodes (2/10).", 2, 10),
+        ("DIAGNOSIS: Metastatic carcinoma in two of ten lymph nodes (2/10).", 2, 10),
+        ("DIAGNOSIS: A. Sentinel lymph nodes (1/3). B. Axillary lymph nodes (1/7).", 2, 10),
+    ],
+)
+def test_lymph_node_count_restated_is_counted_once(text: str, involved: int, examined: int) -> None:
+    nodes = extract_pathology(text).lymph_nodes
+    assert nodes is not None
+    assert (nodes.involved, nodes.examined) == (involved, examined)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DIAGNOSIS: Invasive ductal carcinoma, Nottingham grade 2.",
+        "Histologic grade (Nottingham): Grade 2",
+        "Nottingham combined histologic grade: 2/3",
+        "Nottingham grade 2/3",
+    ],
+)
+def test_nottingham_grade_read(text: str) -> None:
+    grade = extract_pathology(text).grade
+    assert grade is not None
+    assert (grade.value, grade.system) == ("2", "nottingham")
+
+
+def test_nottingham_score_out_of_nine_kept() -> None:
+    grade = extract_pathology("NOTTINGHAM SCORE 6 OUT OF 9").grade
+    assert grade is not None
+    assert grade.value == "6/9"
+
+
+@pytest.mark.parametrize(
+    ("text", "largest_mm"),
+    [
+        ("DIAGNOSIS: Left breast: invasive ductal carcinoma, 0.1 cm from the deep margin. pT2.", None),
+        ("DIAGNOSIS: Invasive ductal carcinoma, 2.5 cm. Carcinoma is 0.1 cm from the deep margin.", 25.0),
+        ("DIAGNOSIS: Invasive carcinoma measuring 2.2 cm; a separate microscopic focus of carcinoma 0.1 cm.", 22.0),
+    ],
+)
+def test_margin_distance_or_focus_is_not_tumour_size(text: str, largest_mm: float | None) -> None:
+    size = extract_pathology(text).tumour_size
+    assert (size.largest_mm if size else None) == largest_mm
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # the organ of the final diagnosis outweighs a long gross description of another organ's words
+        (
+            "CLINICAL HISTORY: lung nodule. GROSS: " + "Breast tissue, slice. " * 4 + "FINAL DIAGNOSIS: Right "
+            "breast, excision: adenocarcinoma.",
+            "BRCA",
+        ),
+        # a grade qualifier next to the glioma histology decides between LGG and GBM
+        ("DIAGNOSIS: Brain, resection: astrocytoma, grade II.", "LGG"),
+        ("DIAGNOSIS: Brain, resection: astrocytoma, grade IV.", "GBM"),
+        # a negation across an OCR line join ("no evidence of. microvascular proliferation")
+        (
+            "MICROSCOPIC: There is no evidence of. microvascular proliferation. DIAGNOSIS: Brain: oligodendroglioma.",
+            "LGG",
+        ),
+        # cystoprostatectomy: the main (first) diagnosis, urothelial carcinoma, beats an incidental prostate cancer
+        (
+            "FINAL DIAGNOSIS: Bladder and prostate, cystoprostatectomy: invasive urothelial carcinoma, high grade, "
+            "into perivesical fat. Prostate: adenocarcinoma, Gleason score 3+3=6.",
+            "BLCA",
+        ),
+    ],
+)
+def test_cancer_type_main_diagnosis_rules(text: str, code: str) -> None:
+    ct = extract_pathology(text).cancer_type
+    assert ct is not None
+    assert ct.tcga_code == code
+
+
+SNAPSHOT_REPORTS = [
+    BREAST,
+    COLON,
+    "SYNOPTIC: Primary tumor (pT): pT3. Regional lymph nodes (pN): pN1a. ER positive (90%), PR negative, "
+    "HER-2/neu 3+, Ki-67 20%. MLH1 and PMS2: loss. MSI-H. Lymph-vascular invasion: present. "
+    "Perineural invasion: absent. Histologic grade: G2. WHO grade III. Fuhrman grade 2. AJCC stage IIIA.",
+    "FINAL DIAGNOSIS: A. Right lung, upper lobe, lobectomy: adenocarcinoma, 3.2 x 2.0 cm, pT2aN0MX. "
+    "Stage IB. Margins free. Closest margin 0.5 cm from bronchial margin.",
+]
+
+
+@pytest.mark.parametrize("text", SNAPSHOT_REPORTS)
+def test_anchored_matching_matches_full_scans(text: str) -> None:
+    # The anchored search (wordkey.iter_at) must find exactly what a full finditer scan finds.
+    from medlens.pathology import findings, receptors, tnm
+    from medlens.pathology.sections import report_layout
+
+    layout = report_layout(text)
+    found_er = [c.start for c in receptors.find_er_pr(text, layout)[0]]
+    assert found_er == [m.start() for m in receptors._ER.finditer(text) if receptors._abbr_ok(m)]
+    found_stage = [c.start for c in tnm.find_stage_groups(text, layout)]
+    assert found_stage == [
+        m.start("grp")
+        for m in tnm._STAGE.finditer(text)
+        if m.group("grp").isupper() and not tnm._STAGE_NOT_AJCC.search(text, max(0, m.start() - 20), m.start())
+    ]
+    groups, _ = findings.find_lymph_nodes(text, layout)
+    assert [(g.start, g.end) for g in groups] == sorted({(g.start, g.end) for g in groups})

@@ -97,3 +97,23 @@ def test_stated_stage_group(text: str, value: str, group: str) -> None:
 
 def test_figo_stage_is_not_an_ajcc_stage() -> None:
     assert extract_pathology("FIGO stage IB.").stated_stage is None
+
+
+@pytest.mark.parametrize(
+    ("text", "t", "n", "m"),
+    [
+        ("Pathologic Staging (pTNM): pT2: Tumor of lip", "pT2", None, None),
+        ("Primary Tumor: (pT) pTl: Tumor limited", "pT1", None, None),
+        ("penetration of all parietal layers (p T 3), as well", "pT3", None, None),
+        ("carcinoma/oncocytoma: p T3a Tumor invades", "pT3a", None, None),
+        ("Pathological T. T2,NOS. Grade II.", "T2", None, None),
+        ("STAGING DATA. T2. N-0.", "T2", None, None),
+        ("Grade: 2. T Stage: 2 N Stage: 1 M Stage: 0", "T2", "N1", "M0"),
+        ("complete resection of. a. T2NO squamous cell carcinoma", "T2", "N0", None),
+        ("karyotype T1:42,X", None, None, None),
+        ("Block T2: tumor", None, None, None),
+    ],
+)
+def test_round2_t_forms(text: str, t: str | None, n: str | None, m: str | None) -> None:
+    f = extract_pathology(text)
+    assert (f.pT.value if f.pT else None, f.pN.value if f.pN else None, f.pM.value if f.pM else None) == (t, n, m)

@@ -38,10 +38,13 @@ _SECTION_WEIGHT = {
 _MAX_EVIDENCE = 3
 _PROXIMITY_BEFORE = 250
 _PROXIMITY_AFTER = 80
-# A term right after a negation or in a differential does not describe this tumour ("negative for chromophobe").
+_QUALIFIER_BEFORE = 80
+_QUALIFIER_AFTER = 40
+# A term right after a negation or in a differential does not describe this tumour ("negative for chromophobe"); an
+# OCR line join (". " before a lower-case word) does not end the negation's scope ("no evidence of. microvascular").
 _NEGATED = re.compile(
     r"\b(?:no|not|without|negative\s+for|free\s+of|rule\s+out|versus|vs|rather\s+than|differential|excluded?|"
-    r"than\s+a|favou?r\s+over)\b[^.;:]{0,30}\Z",
+    r"than\s+a|favou?r\s+over)\b(?:[^.;:]|\.\s(?=(?-i:[a-z]))){0,30}\Z",
     re.IGNORECASE,
 )
 
@@ -54,6 +57,7 @@ class _Compiled:
     groups: tuple[tuple[str, ...], ...]
     studies: dict[str, Study]
     max_hits: int
+    main_bonus: float
 
 
 @functools.cache
@@ -65,47 +69,55 @@ def _compiled() -> _Compiled:
         groups.append(group.studies)
         for term in group.terms:
             matcher.add(term, (i, group.kind, group.weight))
-    return _Compiled(matcher, tuple(groups), {s.code: s for s in lex.studies}, lex.max_hits)
+    return _Compiled(matcher, tuple(groups), {s.code: s for s in lex.studies}, lex.max_hits, lex.main_diagnosis_bonus)
 
 
-def infer_cancer_type(text: str, layout: ReportLayout, record_id: str) -> CancerType | None:
-    """The TCGA study the report's tumour belongs to, or None when no histology or diagnostic site word is found.
+_Scores = tuple[dict[str, float], dict[str, float], dict[str, list[tuple[float, int, int]]]]
 
-    Args:
-        text: the report.
-        layout: its sections.
-        record_id: id written into the evidence.
-    """
+
+def _score(text: str, layout: ReportLayout) -> _Scores:
+    """Votes per study: (all votes, histology / diagnostic-section votes, voting spans)."""
     comp = _compiled()
     scores: dict[str, float] = defaultdict(float)
     hist: dict[str, float] = defaultdict(float)
-    hits: dict[str, int] = defaultdict(int)
+    by_term: dict[str, list[tuple[float, int, int, tuple[_Vote, ...]]]] = defaultdict(list)
     best_span: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
     matches = comp.matcher.find(layout.words)
     sites: list[tuple[int, int, frozenset[str]]] = []
     histologies: list[tuple[int, int, frozenset[str], float, float]] = []
+    qualifiers: list[tuple[int, int, frozenset[str], float, float]] = []
+    main: tuple[int, frozenset[str]] | None = None  # first histology of the final diagnosis
     for match in matches:
         key = text[match.start : match.end].lower()
         if _NEGATED.search(text, max(0, match.start - 40), match.start):
             continue
-        hits[key] += 1
         sw = _SECTION_WEIGHT.get(layout.role_at(match.start), 1.0)
+        by_term[key].append((sw, match.start, match.end, match.values))
         for group_i, kind, weight in match.values:
             group_studies = frozenset(comp.groups[group_i])
             if kind == "site":
                 sites.append((match.start, match.end, group_studies))
+            elif kind == "qualifier":
+                qualifiers.append((match.start, match.end, group_studies, weight, sw))
             elif sw >= 3.0:
                 histologies.append((match.start, match.end, group_studies, weight, sw))
-        if hits[key] > comp.max_hits:
-            continue
-        for group_i, kind, weight in match.values:
-            studies = comp.groups[group_i]
-            share = weight * sw / len(studies)
-            for code in studies:
-                scores[code] += share
-                if kind == "histology" or sw >= 3.0:
-                    hist[code] += share
-                best_span[code].append((share, match.start, match.end))
+            if kind == "histology" and main is None and layout.role_at(match.start) == "final_diagnosis":
+                main = (match.start, group_studies)
+    # At most max_hits occurrences of one term vote: those of the weightiest sections (the final diagnosis before the
+    # gross description), earliest first among equals, so a long gross description cannot use up an organ's votes.
+    for occurrences in by_term.values():
+        occurrences.sort(key=lambda o: -o[0])
+        for sw, start, end, values in occurrences[: comp.max_hits]:
+            for group_i, kind, weight in values:
+                if kind == "qualifier":
+                    continue
+                studies = comp.groups[group_i]
+                share = weight * sw / len(studies)
+                for code in studies:
+                    scores[code] += share
+                    if kind == "histology" or sw >= 3.0:
+                        hist[code] += share
+                    best_span[code].append((share, start, end))
     # Histology named in a diagnostic section next to an organ word ("Kidney, nephrectomy: renal cell carcinoma",
     # "serous carcinoma of the ovary"): the studies both words share get a bonus, so the organ of the diagnosis
     # line decides between studies sharing a histology.
@@ -120,6 +132,46 @@ def infer_cancer_type(text: str, layout: ReportLayout, record_id: str) -> Cancer
             for code in shared:
                 scores[code] += weight * sw / len(shared)
                 hist[code] += weight * sw / len(shared)
+    # A qualifier ("grade II") next to a histology word it narrows ("astrocytoma") votes for the studies both share.
+    for q_start, q_end, q_studies, weight, sw in qualifiers:
+        near = [
+            (min(abs(q_start - s_end), abs(s_start - q_end)), st & q_studies)
+            for s_start, s_end, st, _, _ in histologies
+            if q_start - _QUALIFIER_BEFORE <= s_start <= q_end + _QUALIFIER_AFTER and st & q_studies
+        ]
+        if near:
+            shared = min(near, key=lambda n: n[0])[1]
+            for code in shared:
+                scores[code] += weight * sw / len(shared)
+                hist[code] += weight * sw / len(shared)
+                best_span[code].append((weight * sw / len(shared), q_start, q_end))
+    # The main diagnosis: the first histology of the final diagnosis, narrowed to the organ named beside it.
+    if main is not None and comp.main_bonus:
+        m_start, m_studies = main
+        near_sites = [  # organ words of the final diagnosis only, never of the gross description before it
+            (abs(m_start - s_start), st & m_studies)
+            for s_start, _, st in sites
+            if m_start - _PROXIMITY_BEFORE <= s_start <= m_start + _PROXIMITY_AFTER
+            and st & m_studies
+            and layout.role_at(s_start) == "final_diagnosis"
+        ]
+        shared = min(near_sites, key=lambda n: n[0])[1] if near_sites else m_studies
+        for code in shared:
+            scores[code] += comp.main_bonus / len(shared)
+            hist[code] += comp.main_bonus / len(shared)
+    return scores, hist, best_span
+
+
+def infer_cancer_type(text: str, layout: ReportLayout, record_id: str) -> CancerType | None:
+    """The TCGA study the report's tumour belongs to, or None when no histology or diagnostic site word is found.
+
+    Args:
+        text: the report.
+        layout: its sections.
+        record_id: id written into the evidence.
+    """
+    comp = _compiled()
+    scores, hist, best_span = _score(text, layout)
     candidates = [c for c in scores if hist[c] > 0]
     if not candidates:
         return None

@@ -88,6 +88,7 @@ def _specimens(text: str, layout: ReportLayout, record_id: str) -> tuple[Specime
     sites, procedures = _specimen_matchers()
     prod = producer("specimens")
     found: dict[str, tuple[int, Specimen]] = {}
+    site_all = proc_all = None  # every site / procedure hit of the report, matched once on the shared word key
     for m in _PART.finditer(text):
         role = layout.role_at(m.start())
         if role not in ("final_diagnosis", "body", "addendum", "gross", "synoptic", "other"):
@@ -98,10 +99,14 @@ def _specimens(text: str, layout: ReportLayout, record_id: str) -> tuple[Specime
         cut = re.search(r"\s[-–]\s|:\s|\.\s+[A-Z]{2}|;", text[m.end() : stop])
         desc_end = m.end() + cut.start() if cut else stop
         desc = text[m.end() : desc_end]
-        site_hits = sites.find(desc)
-        if not site_hits or site_hits[0].start > 40:
+        if site_all is None:
+            site_all = sites.find_all(layout.words)
+        site_hits = sites.resolve(site_all, m.end(), desc_end)
+        if not site_hits or site_hits[0].start - m.end() > 40:
             continue
-        proc_hits = procedures.find(desc)
+        if proc_all is None:
+            proc_all = procedures.find_all(layout.words)
+        proc_hits = procedures.resolve(proc_all, m.end(), desc_end)
         lat = _LATERALITY.search(desc)
         rank = SECTION_RANK[role]
         spec = Specimen(

@@ -13,7 +13,7 @@ from typing import Any
 from medlens.pathology.candidates import Candidate
 from medlens.pathology.lexicon_models import load_histology
 from medlens.pathology.sections import ReportLayout
-from medlens.pathology.wordkey import WordMatcher
+from medlens.pathology.wordkey import WordMatcher, iter_at, literal_starts
 
 __all__ = [
     "find_grades",
@@ -43,6 +43,15 @@ _TUMOUR_BEFORE = re.compile(
     r"\b(?:carcinoma|tumou?r|mass|lesion|neoplasm|melanoma|sarcoma|adenocarcinoma)\b[^.;:]{0,25}\Z", re.IGNORECASE
 )
 _NOT_TUMOUR_SIZE = re.compile(r"(?:margin|from|weigh|specimen|fragment|lymph|node|slice|section)[^.;]{0,10}\Z", re.I)
+# A distance ("0.1 cm from the deep margin", "0.2 cm away", "within 1 mm of the margin") or the size of a focus,
+# in-situ component or satellite nodule is not the tumour size (CAP breast protocol: size of the largest invasive
+# focus; medlens reads only sizes stated as the tumour's).
+_DISTANCE_AFTER = re.compile(
+    r"\s*(?:\([^)]{0,15}\)\s*)?(?:away\b|from\b|(?:to|of)\s+(?:the\s+)?(?:\w+\s+){0,2}margin)", re.IGNORECASE
+)
+_NOT_TUMOUR_BEFORE = re.compile(
+    r"\b(?:within|focus|foci|focally|microscopic|satellite|in\s+situ|dcis|distance|clearance)\b[^.;:]{0,30}\Z", re.I
+)
 
 _MARGIN_WORD = re.compile(r"\bmargins?\b", re.IGNORECASE)
 _MARGIN_FREE = re.compile(
@@ -88,6 +97,7 @@ _AFTER_STATUS = re.compile(
 )
 
 _NODE_RATIO = re.compile(r"(?<![\d/.])\(?(\d{1,2})\s*/\s*(\d{1,2})\)?(?![\d/])")
+_RESTATED_WITHIN = 12  # characters between a count and its restatement ("2 of 10 lymph nodes (2/10)")
 _NODE_NEAR = re.compile(r"\b(?:lymph|nodes?|LN|LNs)\b", re.IGNORECASE)
 _NODE_OF = re.compile(
     r"\b(?P<inv>\d{1,2}|no|none|zero|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:out\s+)?of\s+"
@@ -107,19 +117,21 @@ _WORD_NUMS = {
 }  # fmt: skip
 
 _ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
-# (system, a word the text must contain for the pattern to be tried, pattern)
-_GRADES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    ("gleason", "gleason", re.compile(r"gleason(?:'?\s?s)?\s*(?:score|grade|sum|pattern)?s?\W{0,6}(\d)\s*\+\s*(\d)(?:\s*(?:\(\d+%\))?\s*=\s*(\d{1,2}))?", re.I)),  # noqa: E501
-    ("nottingham", "9", re.compile(r"(?:nottingham|bloom[\s\-]+richardson|sbr|elston)[^.:;]{0,30}?(?:score|grade)?\W{0,8}(\d)\s*(?:/|out\s+of|of)\s*9", re.I)),  # noqa: E501
-    ("nottingham", "grade", re.compile(r"(?:nottingham|bloom[\s\-]+richardson|sbr|elston|combined\s+histologic)[^.:;]{0,20}?grade\s*(?:\([^)]{0,12}\))?\W{0,6}([1-3]|I{1,3})(?![\d/,])", re.I)),  # noqa: E501
-    ("who", "who", re.compile(r"WHO\s*(?:/ISUP\s*)?grade\W{0,3}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),
-    ("fuhrman", "fuhrman", re.compile(r"fuhrman\s*(?:nuclear\s*)?grade\W{0,6}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),
-    ("isup", "isup", re.compile(r"ISUP\s*(?:nuclear\s*)?grade\W{0,6}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),
-    ("figo", "figo", re.compile(r"FIGO\s*(?:histologic\s*|nuclear\s*|architectural\s*)?grade\W{0,6}(III|I{1,2}|[1-3])(?![A-Za-z0-9])", re.I)),  # noqa: E501
-    ("g", "grade", re.compile(r"(?:histologic(?:al)?\s+grade|grade)\W{0,6}(G[1-4X](?:\s*-\s*[1-4])?)(?![A-Za-z0-9])", re.I)),  # noqa: E501
-    ("g", "differentiated", re.compile(r"(?<![A-Za-z0-9])(G[1-4])\s*:\s*(?:well|moderately|poorly|un)", re.I)),
-    ("tier", "differentiated", re.compile(r"\b(well|moderately|poorly|un)[\s\-]+differentiated\b", re.I)),
-    ("tier", "grade", re.compile(r"\b(high|low|intermediate)[\s\-]+grade\b(?!\s+(?:dysplasia|pin|squamous\s+intraepithelial|prostatic))", re.I)),  # noqa: E501
+# (system, a word the text must contain for the pattern to be tried, the words every match begins with (lower case;
+# the pattern is tried only there; empty: scan the whole text), pattern)
+_GRADES: tuple[tuple[str, str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("gleason", "gleason", ("gleason",), re.compile(r"gleason(?:'?\s?s)?\s*(?:score|grade|sum|pattern)?s?\W{0,6}(\d)\s*\+\s*(\d)(?:\s*(?:\(\d+%\))?\s*=\s*(\d{1,2}))?", re.I)),  # noqa: E501
+    ("nottingham", "9", ("nottingham", "bloom", "sbr", "elston"), re.compile(r"(?:nottingham|bloom[\s\-]+richardson|sbr|elston)[^.:;]{0,30}?(?:score|grade)?\W{0,8}(\d)\s*(?:/|out\s+of|of)\s*9", re.I)),  # noqa: E501
+    ("nottingham", "grade", ("nottingham", "bloom", "sbr", "elston", "combined"), re.compile(r"(?:nottingham|bloom[\s\-]+richardson|sbr|elston|combined\s+histologic)[^.:;]{0,20}?grade\s*(?:\([^)]{0,12}\))?\W{0,6}([1-3]|I{1,3})(?:\s*/\s*3)?(?![\d/,])", re.I)),  # noqa: E501
+    ("nottingham", "grade", ("histologic",), re.compile(r"histologic(?:al)?\s+grade\s*\((?:modified\s+)?(?:nottingham|bloom[\s\-]+richardson|elston|sbr)[^)]{0,20}\)\W{0,6}(?:grade\s*)?([1-3]|I{1,3})(?:\s*/\s*3)?(?![\d/,])", re.I)),  # noqa: E501
+    ("who", "who", ("who",), re.compile(r"WHO\s*(?:/ISUP\s*)?grade\W{0,3}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),
+    ("fuhrman", "fuhrman", ("fuhrman",), re.compile(r"fuhrman\s*(?:nuclear\s*)?grade\W{0,6}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),  # noqa: E501
+    ("isup", "isup", ("isup",), re.compile(r"ISUP\s*(?:nuclear\s*)?grade\W{0,6}(IV|I{1,3}|[1-4])(?![A-Za-z0-9])", re.I)),  # noqa: E501
+    ("figo", "figo", ("figo",), re.compile(r"FIGO\s*(?:histologic\s*|nuclear\s*|architectural\s*)?grade\W{0,6}(III|I{1,2}|[1-3])(?![A-Za-z0-9])", re.I)),  # noqa: E501
+    ("g", "grade", ("histologic", "grade"), re.compile(r"(?:histologic(?:al)?\s+grade|grade)\W{0,6}(G[1-4X](?:\s*-\s*[1-4])?)(?![A-Za-z0-9])", re.I)),  # noqa: E501
+    ("g", "differentiated", ("g1", "g2", "g3", "g4"), re.compile(r"(?<![A-Za-z0-9])(G[1-4])\s*:\s*(?:well|moderately|poorly|un)", re.I)),  # noqa: E501
+    ("tier", "differentiated", (), re.compile(r"\b(well|moderately|poorly|un)[\s\-]+differentiated\b", re.I)),
+    ("tier", "grade", (), re.compile(r"\b(high|low|intermediate)[\s\-]+grade\b(?!\s+(?:dysplasia|pin|squamous\s+intraepithelial|prostatic))", re.I)),  # noqa: E501
 )  # fmt: skip
 
 
@@ -157,20 +169,20 @@ def find_histologic_types(text: str, layout: ReportLayout) -> list[Candidate]:
 def find_grades(text: str, layout: ReportLayout) -> list[Candidate]:
     """Grade candidates; the earlier grading systems in ``_GRADES`` outrank the later ones in one section."""
     out = []
-    low = text.lower()
-    for rank, (system, gate, rx) in enumerate(_GRADES):
+    low = layout.words.lower
+    for rank, (system, gate, anchors, rx) in enumerate(_GRADES):
         if gate not in low:
             continue
-        for m in rx.finditer(text):
+        for m in iter_at(rx, text, literal_starts(low, *anchors)) if anchors else rx.finditer(text):
             if system == "gleason":
                 a, b = int(m.group(1)), int(m.group(2))
                 if not (1 <= a <= 5 and 1 <= b <= 5):
                     continue
                 value = f"{a}+{b}={a + b}"
-            elif system == "nottingham" and "/" not in m.group(0) and "of" not in m.group(0).lower()[-6:]:
-                value = _ROMAN.get(m.group(1).upper(), m.group(1))
-            elif system == "nottingham":
+            elif system == "nottingham" and m.group(0).endswith("9"):  # a score "6/9", "6 out of 9"
                 value = f"{m.group(1)}/9"
+            elif system == "nottingham":  # a grade "2", "II", "2/3"
+                value = _ROMAN.get(m.group(1).upper(), m.group(1))
             elif system in ("who", "figo"):
                 value = {"1": "I", "2": "II", "3": "III", "4": "IV"}.get(m.group(1), m.group(1).upper())
             elif system in ("fuhrman", "isup"):
@@ -220,6 +232,10 @@ def find_sizes(text: str, layout: ReportLayout) -> list[Candidate]:
             priority = 0
         if priority is None:
             continue
+        if _DISTANCE_AFTER.match(text, m.end()) or (
+            priority < 2 and _NOT_TUMOUR_BEFORE.search(text, max(0, m.start() - 40), m.start())
+        ):
+            continue
         dims_sorted = sorted(dims, reverse=True)
         key = f"{dims_sorted[0]:g} mm"
         data = {"largest_mm": dims_sorted[0], "dimensions_mm": tuple(dims_sorted)}
@@ -230,7 +246,7 @@ def find_sizes(text: str, layout: ReportLayout) -> list[Candidate]:
 def find_margins(text: str, layout: ReportLayout) -> list[Candidate]:
     """Margin status ("margins negative", "margin involved") and closest margin distance and name."""
     out = []
-    for m in _MARGIN_WORD.finditer(text):
+    for m in iter_at(_MARGIN_WORD, text, literal_starts(layout.words.lower, "margin")):
         stop = min(len(text), m.end() + 60)
         dot = re.search(r"[.;]\s+[A-Z0-9]", text[m.end() : stop])
         if dot:
@@ -278,7 +294,9 @@ def find_invasion(text: str, layout: ReportLayout, which: str) -> list[Candidate
     adj = _LVI_ADJ if which == "lvi" else _PNI_ADJ
     abbr = "LVI" if which == "lvi" else "PNI"
     out = []
-    for noun in _INVASION_NOUN.finditer(text):
+    nouns = literal_starts(layout.words.lower, "invasion", "involvement", "permeation", "emboli")
+    nouns = sorted(set(nouns).union(literal_starts(text, abbr)))
+    for noun in iter_at(_INVASION_NOUN, text, nouns):
         if noun.group(0) in ("LVI", "PNI"):
             if noun.group(0) != abbr:
                 continue
@@ -317,6 +335,53 @@ def _n(word: str) -> int:
     return int(word) if word.isdigit() else _WORD_NUMS[word.lower()]
 
 
+def _before_slash(text: str) -> list[int]:
+    """Where a ``_NODE_RATIO`` match can begin: "(" or the one or two digits before a "/" (spaces allowed)."""
+    out: list[int] = []
+    for p in literal_starts(text, "/"):
+        q = p
+        while q > 0 and text[q - 1].isspace():
+            q -= 1
+        out.extend(s for s in (q - 3, q - 2, q - 1) if s >= 0)
+    return sorted(set(out))
+
+
+def _before_of(low: str) -> list[int]:
+    """Where a ``_NODE_OF`` match can begin: a word of at most five letters before "[out] of" (spaces allowed)."""
+    out: list[int] = []
+    for p in literal_starts(low, "of"):
+        q = p
+        while q > 0 and low[q - 1].isspace():
+            q -= 1
+        if q == p:
+            continue
+        ends = [q]
+        if low.endswith("out", 0, q):
+            r = q - 3
+            while r > 0 and low[r - 1].isspace():
+                r -= 1
+            if r < q - 3:
+                ends.append(r)
+        out.extend(e - k for e in ends for k in range(1, 6) if e - k >= 0)
+    return sorted(set(out))
+
+
+def _distinct_groups(groups: list[Candidate]) -> list[Candidate]:
+    """One group per stated count, so that a restatement is not added twice.
+
+    A ratio inside or right after the same count in words ("two of ten lymph nodes (2/10)") restates it.
+    """
+    out: list[Candidate] = []
+    for c in sorted(groups, key=lambda c: (c.start, -c.end)):
+        prev = out[-1] if out else None
+        if prev is not None and (c.start < prev.end or (c.key == prev.key and c.start - prev.end <= _RESTATED_WITHIN)):
+            if c.end - c.start > prev.end - prev.start and c.start < prev.end:
+                out[-1] = c
+            continue
+        out.append(c)
+    return out
+
+
 def find_lymph_nodes(text: str, layout: ReportLayout) -> tuple[list[Candidate], list[Candidate]]:
     """Node counts: per-group ratios ("(0/4)", "2 of 15 lymph nodes") and stated totals ("lymph nodes examined: 6").
 
@@ -324,7 +389,8 @@ def find_lymph_nodes(text: str, layout: ReportLayout) -> tuple[list[Candidate], 
         ``(groups, totals)``; a group's data holds ``involved`` and ``examined``; a total's data holds one of them.
     """
     groups = []
-    for m in _NODE_RATIO.finditer(text):
+    low = layout.words.lower
+    for m in iter_at(_NODE_RATIO, text, _before_slash(text)):
         inv, tot = int(m.group(1)), int(m.group(2))
         if inv > tot or tot == 0:
             continue
@@ -334,15 +400,16 @@ def find_lymph_nodes(text: str, layout: ReportLayout) -> tuple[list[Candidate], 
         groups.append(
             Candidate(f"{inv}/{tot}", m.start(), m.end(), layout.role_at(m.start()), {"involved": inv, "examined": tot})
         )
-    for m in _NODE_OF.finditer(text):
+    for m in iter_at(_NODE_OF, text, _before_of(low)):
         inv, tot = _n(m.group("inv")), _n(m.group("tot"))
         if inv > tot or tot == 0:
             continue
         groups.append(
             Candidate(f"{inv}/{tot}", m.start(), m.end(), layout.role_at(m.start()), {"involved": inv, "examined": tot})
         )
+    groups = _distinct_groups(groups)
     totals = []
-    for m in _NODE_TOTALS.finditer(text):
+    for m in iter_at(_NODE_TOTALS, text, literal_starts(low, "number", "regional", "lymph")):
         what = m.group("what").lower()
         field = "examined" if what in ("examined", "identified", "recovered", "retrieved") else "involved"
         n = int(m.group("n"))

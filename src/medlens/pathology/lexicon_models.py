@@ -39,7 +39,10 @@ class StudyTerms(BaseModel):
 
     model_config = _STRICT
 
-    kind: Literal["site", "histology"] = Field(description="Organ/site word or histology word.")
+    kind: Literal["site", "histology", "qualifier"] = Field(
+        description="Organ/site word, histology word, or qualifier (a grade word that only counts next to a "
+        "histology word of the same studies, as in 'astrocytoma, grade II')."
+    )
     studies: tuple[str, ...] = Field(min_length=1, description="Studies the words vote for (weight is split).")
     weight: float = Field(default=1.0, gt=0, description="Vote weight of one occurrence.")
     terms: tuple[str, ...] = Field(min_length=1, description="Words / phrases, matched case-insensitively.")
@@ -51,6 +54,12 @@ class CancerTypeLexicon(BaseModel):
     model_config = _STRICT
 
     max_hits: int = Field(ge=1, description="Occurrences of one term that count at most.")
+    main_diagnosis_bonus: float = Field(
+        default=0.0,
+        ge=0,
+        description="Extra votes for the studies of the first histology named in the final diagnosis (split among "
+        "them; narrowed to the organ named next to it), so the main diagnosis outweighs an incidental second tumour.",
+    )
     studies: tuple[Study, ...] = Field(description="The TCGA studies.")
     terms: tuple[StudyTerms, ...] = Field(description="Voting term groups.")
 

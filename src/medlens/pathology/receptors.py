@@ -12,6 +12,7 @@ from typing import Any
 
 from medlens.pathology.candidates import Candidate
 from medlens.pathology.sections import ReportLayout
+from medlens.pathology.wordkey import iter_at, literal_starts
 
 __all__ = ["find_er_pr", "find_her2", "find_ki67", "find_mmr"]
 
@@ -69,8 +70,8 @@ def _number(raw: str) -> float:
     return float(raw.replace(" ", ""))
 
 
-def _receptor(text: str, layout: ReportLayout, rx: re.Pattern[str]) -> Iterator[Candidate]:
-    for m in rx.finditer(text):
+def _receptor(text: str, layout: ReportLayout, rx: re.Pattern[str], starts: list[int]) -> Iterator[Candidate]:
+    for m in iter_at(rx, text, starts):
         if not _abbr_ok(m):
             continue
         stop = _window(text, m.end(), rx)
@@ -105,13 +106,25 @@ def _receptor(text: str, layout: ReportLayout, rx: re.Pattern[str]) -> Iterator[
 
 def find_er_pr(text: str, layout: ReportLayout) -> tuple[list[Candidate], list[Candidate]]:
     """ER and PR candidates (status, percent, intensity, Allred)."""
-    return list(_receptor(text, layout, _ER)), list(_receptor(text, layout, _PR))
+    low = layout.words.lower
+    # Where a match that passes _abbr_ok can begin: the upper-case abbreviation, the full word, or "er" before "alpha"
+    # (a lower-case "er"/"pr" alone is rejected). Trying the pattern only there is much faster than a full scan.
+    er_starts = literal_starts(text, "ER") + literal_starts(low, "estrogen", "oestrogen")
+    er_starts += [p - k for p in literal_starts(low, "alpha") for k in (2, 3) if p >= k]
+    er_starts += [p - 1 for p in literal_starts(low, "estrogen") if p]
+    pr_starts = literal_starts(text, "PR", "PGR") + literal_starts(low, "progesterone")
+    return (
+        list(_receptor(text, layout, _ER, sorted(set(er_starts)))),
+        list(_receptor(text, layout, _PR, sorted(set(pr_starts)))),
+    )
 
 
 def find_her2(text: str, layout: ReportLayout) -> list[Candidate]:
     """HER2 candidates: IHC score (0, 1+, 2+, 3+; two different scores "0 or 1+" leave it unset), ISH, status."""
     out = []
-    for m in _HER2.finditer(text):
+    low = layout.words.lower
+    starts = literal_starts(low, "her", "erbb2") + [p - k for p in literal_starts(low, "erb") for k in (1, 2) if p >= k]
+    for m in iter_at(_HER2, text, sorted(set(starts))):
         stop = _window(text, m.end(), _HER2)
         data: dict[str, Any] = {}
         end = m.end()
@@ -151,7 +164,7 @@ def find_her2(text: str, layout: ReportLayout) -> list[Candidate]:
 def find_ki67(text: str, layout: ReportLayout) -> list[Candidate]:
     """Ki-67 candidates: the percent stated after the marker (upper bound of a range)."""
     out = []
-    for m in _KI67.finditer(text):
+    for m in iter_at(_KI67, text, literal_starts(layout.words.lower, "ki", "mib")):
         stop = _window(text, m.end(), _KI67)
         pct = _PERCENT.search(text, m.end(), stop)
         if pct:
@@ -170,7 +183,8 @@ def find_mmr(text: str, layout: ReportLayout) -> tuple[list[tuple[str, str, int,
     """
     proteins: list[tuple[str, str, int, int, str]] = []
     pending: list[tuple[str, int]] = []
-    for m in _MMR_PROTEIN.finditer(text):
+    low = layout.words.lower
+    for m in iter_at(_MMR_PROTEIN, text, literal_starts(low, "mlh", "msh", "pms")):
         name = re.sub(r"[\s\-]", "", m.group(1)).upper()
         pending.append((name, m.start()))
         nxt = _MMR_PROTEIN.search(text, m.end(), m.end() + 15)
@@ -185,7 +199,8 @@ def find_mmr(text: str, layout: ReportLayout) -> tuple[list[tuple[str, str, int,
                 proteins.append((pname, status, pstart, end, layout.role_at(pstart)))
         pending = []
     msi = []
-    for m in _MSI.finditer(text):
+    has_msi = "msi" in low or "mss" in low or "microsatellite" in low  # every _MSI match holds one of these
+    for m in _MSI.finditer(text) if has_msi else ():
         word = m.group(1).lower()
         value = (
             "MSS"

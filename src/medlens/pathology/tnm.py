@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from medlens.pathology.candidates import Candidate
 from medlens.pathology.sections import ReportLayout
+from medlens.pathology.wordkey import iter_at, literal_starts
 
 __all__ = ["find_stage_groups", "find_tnm"]
 
@@ -53,7 +54,20 @@ _LABELLED = re.compile(
 )
 _CUE_BEFORE = re.compile(
     r"(?:tnm|ajcc|uicc|stag(?:e|ing)|classification|\(p?[tT]\)|primary\s+tumou?r|tumou?r\s+stage|pathologic)"
-    r"[^.;]{0,30}\Z|(?:tnm|ajcc|stag(?:e|ing))\W{0,4}\Z",
+    r"[^.;]{0,30}\Z|(?:tnm|ajcc|stag(?:e|ing))(?:\s+data)?\W{0,4}\Z|pathologic(?:al)?\s+T\W{0,3}\Z",
+    re.IGNORECASE,
+)
+# "T2,NOS" (a registry-style T category) counts without a cue.
+_NOS_AFTER = re.compile(r",\s?NOS\b")
+# A prefixed T right before a colon ("pT4a: Tumor invades larynx", "pTl:") or with a space after the prefix
+# ("p T3a", "(p T 3)"): the main pattern leaves these out so that karyotypes ("T1:42,X") never count.
+_T_PREFIXED = re.compile(
+    r"(?<![A-Za-z0-9])(?P<pre>yp|p)\s?T\s?(?P<cat>is|[0-4]|[Il](?=[a-d]?\s?:)|[Il](?=[a-d]?\s))"
+    r"(?P<sub>[a-d][1-3]?)?(?=\s?:|\s?\)|\s|$|[.,;])"
+)
+# "T Stage: 2 N Stage: 1 M Stage: 0": a bare category after a "T/N/M stage" label.
+_STAGE_LABEL_BARE = re.compile(
+    r"(?<![A-Za-z0-9])(?P<which>[TNM])\s?stage\s?:\s?(?P<cat>[0-4]|is|[xX])(?P<sub>[a-d])?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _NO_FOLLOWED_BY_WORD = re.compile(r"[\s,]*(?:[A-Za-z]{2,}|evidence)")
@@ -111,6 +125,12 @@ def _cue_before(text: str, start: int) -> bool:
     return _CUE_BEFORE.search(text, max(0, start - 45), start) is not None
 
 
+def _p_starts(text: str, letter: str) -> list[int]:
+    """Where a ``p``/``yp``-prefixed category can begin: the "p" (or the "y" of "yp") before ``letter``."""
+    starts = literal_starts(text, f"p{letter}", f"p {letter}")
+    return sorted(set(starts).union(p - 1 for p in starts if p and text[p - 1] == "y"))
+
+
 def find_tnm(text: str, layout: ReportLayout) -> dict[str, list[Candidate]]:
     """T, N and M candidates of a report.
 
@@ -142,7 +162,10 @@ def find_tnm(text: str, layout: ReportLayout) -> dict[str, list[Candidate]]:
             if nm is None or nm.end() == pos:
                 break
             if nm.group("ncat") is not None:
-                if have & {"N", "M"} or (nm.group("ncat") in "Oo" and not _NO_OK_AFTER.match(text, nm.end())):
+                glued = nm.start() == pos and text[pos] == "N"  # "T2NO": an O glued to a T cluster is a zero
+                if have & {"N", "M"} or (
+                    nm.group("ncat") in "Oo" and not glued and not _NO_OK_AFTER.match(text, nm.end())
+                ):
                     break
                 tokens.append(("N", nm))
                 have.add("N")
@@ -153,6 +176,7 @@ def find_tnm(text: str, layout: ReportLayout) -> dict[str, list[Candidate]]:
                 have.add("M")
             pos = nm.end()
         strong = pre is not None and pre.lower() in ("p", "yp", "rp", "ps", "y")
+        strong = strong or _NOS_AFTER.match(text, m.end()) is not None
         if not (strong or tokens or _cue_before(text, m.start())):
             continue
         if cat in "Oo" and not strong:
@@ -179,8 +203,14 @@ def find_tnm(text: str, layout: ReportLayout) -> dict[str, list[Candidate]]:
                     layout,
                 ),
             )
+    for m in iter_at(_T_PREFIXED, text, _p_starts(text, "T")):
+        add("T", _make("T", m.group("pre"), m.group("cat"), m.group("sub") or "", "", m.start(), m.end(), layout))
+    stage_words = literal_starts(layout.words.lower, "stage")
+    for m in iter_at(_STAGE_LABEL_BARE, text, [p - k for p in stage_words for k in (1, 2) if p >= k]):
+        letter = m.group("which").upper()
+        add(letter, _make(letter, None, m.group("cat"), m.group("sub") or "", "", m.start(), m.end(), layout))
     for rx, letter in ((_STANDALONE_N, "N"), (_STANDALONE_M, "M")):
-        for m in rx.finditer(text):
+        for m in iter_at(rx, text, _p_starts(text, letter)):  # every match begins at the "p" or "yp"
             if m.group("cat") in "Oo" and not _NO_OK_AFTER.match(text, m.end()):
                 continue
             itc = m.groupdict().get("itc") or ""
@@ -188,7 +218,15 @@ def find_tnm(text: str, layout: ReportLayout) -> dict[str, list[Candidate]]:
             add(
                 letter, _make(letter, m.group("pre"), m.group("cat"), m.group("sub") or "", itc, m.start(), end, layout)
             )
-    for m in _LABELLED.finditer(text):
+    low = layout.words.lower
+    starts = literal_starts(low, "(", "regional", "distant", "primary")
+    for p in literal_starts(low, "stage"):  # "T stage", "Nstage": the letter right before the spaces
+        q = p
+        while q > 0 and low[q - 1].isspace():
+            q -= 1
+        if q > 0:
+            starts.append(q - 1)
+    for m in iter_at(_LABELLED, text, sorted(set(starts))):
         val = m.group("val")
         vm = re.match(
             r"(?P<pre>yp|p|c)?(?P<l>[TNM])\s?(?P<cat>is|[0-4]|[Oo]|[xX])(?P<sub>mi|[a-dA-D][1-3]?)?(?P<itc>\s?\((?:i|mol)[+\-]\))?",
@@ -220,7 +258,10 @@ def find_stage_groups(text: str, layout: ReportLayout) -> Iterator[Candidate]:
 
     FIGO, Masaoka, Ann Arbor, Clark and Dukes stages are not AJCC stage groups and are skipped.
     """
-    for m in _STAGE.finditer(text):
+    starts = literal_starts(
+        layout.words.lower, "ajcc", "tnm", "ptnm", "pathologic", "anatomic", "prognostic", "overall", "stage"
+    )
+    for m in iter_at(_STAGE, text, starts):
         grp, sub = m.group("grp"), m.group("sub") or ""
         if grp != grp.upper() or (sub and sub != sub.upper()):
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,7 +19,7 @@ import ahocorasick
 
 from medlens.text.phrases import aligned_lower
 
-__all__ = ["WordHit", "WordKey", "WordMatcher"]
+__all__ = ["WordHit", "WordKey", "WordMatcher", "iter_at", "literal_starts"]
 
 V = TypeVar("V")
 _WORD = re.compile(r"[^\W_]+")
@@ -36,10 +37,11 @@ class WordHit(Generic[V]):
 class WordKey:
     """The word key of one text, built once and shared by every matcher run over that text."""
 
-    __slots__ = ("key", "key_starts", "spans")
+    __slots__ = ("key", "key_starts", "lower", "spans")
 
     def __init__(self, text: str) -> None:
         lowered = aligned_lower(text)
+        self.lower = lowered  # one character per character of the text: offsets are shared
         self.spans = [m.span() for m in _WORD.finditer(lowered)]
         starts: list[int] = []
         pos = 1  # the key is padded with one leading space
@@ -74,8 +76,8 @@ class WordMatcher(Generic[V]):
         self._automaton = automaton
         return automaton
 
-    def find(self, text: str | WordKey) -> list[WordHit[V]]:
-        """Hits in ``text`` (or its prebuilt :class:`WordKey`), in order, non-overlapping; offsets index the text."""
+    def find_all(self, text: str | WordKey) -> list[tuple[int, int, tuple[V, ...]]]:
+        """Every hit ``(start, end, values)``, overlapping ones included, sorted by start then longest first."""
         automaton = self._automaton or self._build()
         wk = text if isinstance(text, WordKey) else WordKey(text)
         if not self._values or not wk.spans:
@@ -87,10 +89,55 @@ class WordMatcher(Generic[V]):
             last_word = bisect.bisect_right(key_starts, last - 1) - 1
             candidates.append((spans[first_word][0], spans[last_word][1], values))
         candidates.sort(key=lambda c: (c[0], -c[1]))
+        return candidates
+
+    def resolve(
+        self, candidates: list[tuple[int, int, tuple[V, ...]]], lo: int = 0, hi: int | None = None
+    ) -> list[WordHit[V]]:
+        """Leftmost-longest, non-overlapping hits among ``candidates`` (from :meth:`find_all`) inside ``[lo, hi)``."""
         out: list[WordHit[V]] = []
         taken_to = -1
-        for start, end, values in candidates:
-            if start >= taken_to:
+        start_at = bisect.bisect_left(candidates, lo, key=lambda c: c[0]) if lo else 0
+        for start, end, values in candidates[start_at:]:
+            if hi is not None and start >= hi:
+                break
+            if start >= taken_to and (hi is None or end <= hi):
                 out.append(WordHit(start, end, values))
                 taken_to = end
         return out
+
+    def find(self, text: str | WordKey) -> list[WordHit[V]]:
+        """Hits in ``text`` (or its prebuilt :class:`WordKey`), in order, non-overlapping; offsets index the text."""
+        return self.resolve(self.find_all(text))
+
+
+def literal_starts(haystack: str, *needles: str) -> list[int]:
+    """Sorted start offsets of every occurrence of any of ``needles`` in ``haystack`` (a C-speed substring scan).
+
+    Used to find the few places where a slow pattern can match, so that :func:`iter_at` tries it only there.
+    """
+    out: set[int] = set()
+    for needle in needles:
+        find = haystack.find
+        i = find(needle)
+        while i >= 0:
+            out.add(i)
+            i = find(needle, i + 1)
+    return sorted(out)
+
+
+def iter_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` restricted to matches beginning at one of ``starts`` (sorted).
+
+    The same matches as ``finditer`` whenever every match of ``rx`` in ``text`` begins at one of ``starts``:
+    candidate offsets inside an earlier match are skipped, as ``finditer`` would. Look-behinds still see the text
+    before each start.
+    """
+    taken_to = 0
+    for pos in starts:
+        if pos < taken_to:
+            continue
+        m = rx.match(text, pos)
+        if m is not None and m.end() > m.start():
+            taken_to = m.end()
+            yield m
