@@ -7,12 +7,13 @@
 250 held out. Registry T/N/M and stage are GDC values recorded under AJCC 5th-7th editions (PROVENANCE.md): not
 AJCC-8 gold. Edition differences make 8th-edition inference disagree by design in places: lung size bands (7th:
 T2a <= 50 mm, T2b <= 70 mm, T3 > 70 mm; 8th: 30/40/50/70 mm), kidney pelvicalyceal invasion (T3a only in the 8th),
-thyroid minimal extrathyroidal extension (T3 in the 7th, no upstaging in the 8th).
+thyroid minimal extrathyroidal extension (T3 in the 7th, no upstaging in the 8th), liver major-vessel involvement (7th
+T3b, 8th T4) and a solitary liver tumour <= 2 cm with vascular invasion (7th T2, 8th T1a).
 
 **Scoring** (main category T1-T4; Tis/TX not fired): (a) stated pT only (``pathology.extract``), (b) stated or
-inferred (``pathology.stage``: extent statements and size), and the naive first ``pT\\d``. Stage: among rows where
-medlens computed a group (status ``staged``) and the registry has a stage, the main group (I-IV) agreement, with
-and without ``assume_cm0``.
+inferred (``pathology.stage``: extent statements, size and, for liver, tumour count and vascular invasion), and the
+naive first ``pT\\d``. Stage: among rows where medlens computed a group (status ``staged``) and the registry has a
+stage, the main group (I-IV) agreement, with and without ``assume_cm0``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def run(data: Path) -> dict[str, Any]:
             "(a) stated pT": _score_t(gold_t[sl], stated[sl]),
             "(b) stated or inferred": _score_t(gold_t[sl], staged[sl]),
             "naive pT\\d": _score_t(gold_t[sl], base[sl]),
-            "inferred rows": sum(s in ("extent", "size") for s in sources[sl]),
+            "inferred rows": sum(s in ("extent", "size", "tumour_features") for s in sources[sl]),
             "inferred from extent": sum(s == "extent" for s in sources[sl]),
             "stage": _score_stage(gold_s[sl], stage_plain[sl]),
             "stage assume_cm0": _score_stage(gold_s[sl], stage_m0[sl]),
@@ -101,7 +102,7 @@ def show(result: dict[str, Any]) -> bool:
         for metric in ("coverage", "acc_fired", "overall"):
             table.add_row(f"T {system} {metric}", *(f"{s[system][metric]:.3f}" for s in splits))
     table.add_row("T rows with registry T", *(str(s["(b) stated or inferred"]["rows"]) for s in splits))
-    table.add_row("T inferred (extent / size) rows", *(str(s["inferred rows"]) for s in splits))
+    table.add_row("T inferred (extent / size / tumour features) rows", *(str(s["inferred rows"]) for s in splits))
     table.add_row("  of which from extent", *(str(s["inferred from extent"]) for s in splits))
     for key in ("stage", "stage assume_cm0"):
         table.add_row(

@@ -42,6 +42,26 @@ ROWS = [
     ),
     ("Tumor invades perinephric fat.", [("perinephric_fat", "present", "invades perinephric fat")]),
     ("Tumor involves the chest wall.", [("chest_wall", "present", "involves the chest wall")]),
+    # Liver (ch. 22) and adrenal cortex (ch. 76) vocabulary.
+    (
+        "Tumor thrombus in a major branch of the portal vein.",
+        [("major_portal_hepatic_vein", "present", "Tumor thrombus in a major branch of the portal vein")],
+    ),
+    (
+        "Involvement of a major branch of the hepatic vein: absent.",
+        [("major_portal_hepatic_vein", "absent", "Involvement of a major branch of the hepatic vein")],
+    ),
+    (
+        "Carcinoma perforates the visceral peritoneum.",
+        [("visceral_peritoneum_perforated", "present", "perforates the visceral peritoneum")],
+    ),
+    (
+        "Carcinoma invades the visceral peritoneum.",
+        [("visceral_peritoneum", "present", "invades the visceral peritoneum")],
+    ),
+    ("Carcinoma extends into periadrenal fat.", [("periadrenal_tissue", "present", "into periadrenal fat")]),
+    ("Carcinoma directly invades the kidney.", [("kidney", "present", "directly invades the kidney")]),
+    ("No direct extension into the spleen.", [("spleen", "absent", "direct extension into the spleen")]),
 ]
 
 
@@ -121,3 +141,14 @@ def test_clinical_history_is_never_used() -> None:
 
 def test_report_without_structures_has_no_findings() -> None:
     assert find_extents("Benign skin, no tumor.", "r") == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Left kidney and adrenal gland, resection: adrenocortical carcinoma.",  # organ named, no cue
+        "Carcinoma involving the liver and pancreas nodes.",  # organ words need a strict cue
+    ],
+)
+def test_organ_word_without_direct_invasion_cue_is_no_extent(text: str) -> None:
+    assert [f.key for f in find_extents(text, "r") if f.key in {"kidney", "liver", "pancreas"}] == []

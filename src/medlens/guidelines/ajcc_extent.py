@@ -12,6 +12,12 @@ Extent keys are a shared vocabulary (``muscularis_propria``, ``visceral_pleura``
 the higher criteria that the report would have to state to raise it. Absence of a statement is not evidence of
 absence, so the result is a floor, never a ceiling.
 
+Sites without a stage table in :mod:`medlens.guidelines.ajcc` may carry their own size bands (``size_bands``, e.g.
+adrenal cortical carcinoma). A site whose T combines several tumour features (liver: tumour count, size and vascular
+invasion) carries a ``grid``: rows (focality, size range, vascular invasion) -> T that together cover every
+combination. A feature the report does not state matches every row, and the lowest T among the rows still possible
+is taken: again a floor (``source='tumour_features'``).
+
 Decision support for review by a qualified reader, not for diagnostic use on its own.
 
 Example:
@@ -19,6 +25,8 @@ Example:
     'T3'
     >>> t_from_extent("lung", ["visceral_pleura"], size_mm=45).category
     'T2b'
+    >>> t_from_extent("liver", [], size_mm=30, focality="solitary", vascular_invasion="present").category
+    'T2'
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ __all__ = [
     "EXTENT_SITES",
     "ExtentCriterion",
     "ExtentSiteTable",
+    "Focality",
+    "GridRow",
+    "SizeBand",
     "TInference",
     "extent_keys",
     "load_extent_site",
@@ -51,7 +62,10 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _GUIDELINE = "AJCC Cancer Staging Manual, 8th edition (Amin MB, et al., eds. Springer 2017)"
 
 #: Site ids with encoded extent criteria; file ``lexicon/ajcc8_extent_<id>.yaml``.
-EXTENT_SITES: tuple[str, ...] = ("colorectal", "stomach", "bladder", "kidney", "lung")
+EXTENT_SITES: tuple[str, ...] = ("colorectal", "stomach", "bladder", "kidney", "lung", "liver", "adrenal_cortex")
+
+Focality = Literal["solitary", "multiple"]
+Presence = Literal["present", "absent"]
 
 
 class ExtentCriterion(BaseModel):
@@ -65,6 +79,44 @@ class ExtentCriterion(BaseModel):
     label: str = Field(description="Short description in medlens's words (no AJCC wording).")
 
 
+class SizeBand(BaseModel):
+    """One size band of a site's own T table: ``above < size <= up_to`` (mm) gives ``category``."""
+
+    model_config = _FROZEN
+
+    category: str = Field(description="T (sub)category of the band.")
+    above: float | None = Field(default=None, ge=0, description="Lower bound, exclusive (mm); None: from 0.")
+    up_to: float | None = Field(default=None, gt=0, description="Upper bound, inclusive (mm); None: no bound.")
+
+    def holds(self, size_mm: float) -> bool:
+        """True when ``size_mm`` falls in the band."""
+        return (self.above is None or size_mm > self.above) and (self.up_to is None or size_mm <= self.up_to)
+
+
+class GridRow(BaseModel):
+    """One row of a tumour-feature grid: focality, a size range and vascular invasion give a T (sub)category."""
+
+    model_config = _FROZEN
+
+    id: str = Field(description="Row id (medlens), '<site>.<T>.<what>'.")
+    t: str = Field(description="T (sub)category, no prefix.")
+    focality: Focality = Field(description="Solitary tumour or multiple tumours.")
+    above: float | None = Field(default=None, ge=0, description="Largest tumour above this size (mm, exclusive).")
+    up_to: float | None = Field(default=None, gt=0, description="Largest tumour at most this size (mm, inclusive).")
+    vascular_invasion: Literal["present", "absent", "any"] = Field(description="Vascular invasion the row needs.")
+    label: str = Field(description="Short description in medlens's words (no AJCC wording).")
+
+    def possible(self, focality: Focality | None, size_mm: float | None, vascular: Presence | None) -> bool:
+        """True when the row is consistent with the stated features (an unstated feature matches every row)."""
+        if focality is not None and focality != self.focality:
+            return False
+        if size_mm is not None and not (
+            (self.above is None or size_mm > self.above) and (self.up_to is None or size_mm <= self.up_to)
+        ):
+            return False
+        return vascular is None or self.vascular_invasion in ("any", vascular)
+
+
 class ExtentSiteTable(BaseModel):
     """Validated content of ``lexicon/ajcc8_extent_<site>.yaml``."""
 
@@ -76,7 +128,15 @@ class ExtentSiteTable(BaseModel):
     chapter: int = Field(description="Chapter of the AJCC 8th edition manual.")
     table: str = Field(description="Name of the T-definition table.")
     order: tuple[str, ...] = Field(description="T (sub)categories from lowest to highest (size bands included).")
-    uses_size: bool = Field(description="True when T also depends on size (the stage table's size_t bands).")
+    uses_size: bool = Field(
+        description="True when T also depends on size: the file's size_bands, else the stage table's size_t bands."
+    )
+    size_bands: tuple[SizeBand, ...] = Field(
+        default=(), description="The site's own size bands (sites without a stage table), lowest first."
+    )
+    grid: tuple[GridRow, ...] = Field(
+        default=(), description="Tumour-feature grid (focality x size x vascular invasion), covering every case."
+    )
     criteria: tuple[ExtentCriterion, ...] = Field(min_length=1, description="Extent criteria, lowest T first.")
 
     @model_validator(mode="after")
@@ -90,6 +150,11 @@ class ExtentSiteTable(BaseModel):
         keys = [k for c in self.criteria for k in c.extents]
         if len(set(keys)) != len(keys):
             raise ValueError("an extent key appears in more than one criterion")
+        named = {b.category for b in self.size_bands} | {r.t for r in self.grid}
+        if named - set(self.order):
+            raise ValueError(f"size bands or grid rows name T categories missing from order: {sorted(named)}")
+        if self.size_bands and not self.uses_size:
+            raise ValueError("size_bands given but uses_size is false")
         return self
 
 
@@ -101,14 +166,24 @@ class TInference(BaseModel):
     site: str = Field(description="Site id.")
     category: str = Field(description="Highest T (sub)category the findings establish, no prefix, e.g. 'T3'.")
     inferred: Literal[True] = Field(default=True, description="Always True: inferred, not stated.")
-    source: Literal["extent", "size"] = Field(
-        description="'extent' when an extent criterion gives the category (alone or tied with size), else 'size'."
+    source: Literal["extent", "size", "tumour_features"] = Field(
+        description="'extent' when an extent criterion gives the category (alone or tied), else 'size' (size band) "
+        "or 'tumour_features' (grid of focality, size and vascular invasion)."
     )
     criteria: tuple[str, ...] = Field(description="Ids of the extent criteria that fired, lowest T first.")
     extents_used: tuple[str, ...] = Field(description="Extent keys that fired a criterion.")
     ignored: tuple[str, ...] = Field(default=(), description="Extent keys given that this site does not define.")
     size_mm: float | None = Field(default=None, description="Size used, mm (sites whose T uses size).")
-    size_category: str | None = Field(default=None, description="T the size alone gives, when used.")
+    size_category: str | None = Field(
+        default=None, description="T the size band (or, for a grid site, the tumour-feature grid) gives, when used."
+    )
+    focality: Focality | None = Field(default=None, description="Focality used by a grid site, when stated.")
+    vascular_invasion: Presence | None = Field(
+        default=None, description="Vascular invasion used by a grid site, when stated."
+    )
+    grid_rows: tuple[str, ...] = Field(
+        default=(), description="Ids of the grid rows still possible; the lowest T among them was taken."
+    )
     raised_by: tuple[str, ...] = Field(description="Labels of criteria that would give a higher T (with their T).")
     citation: Citation = Field(description="Manual, chapter and T-definition table.")
 
@@ -147,17 +222,51 @@ def extent_keys(site: str) -> frozenset[str]:
     return frozenset(k for c in load_extent_site(canonical).criteria for k in c.extents)
 
 
-def t_from_extent(site: str, extents: Iterable[str], size_mm: float | None = None) -> TInference | None:
-    """The highest T category the stated extents (and size, where T uses it) establish.
+def _size_category(table: ExtentSiteTable, canonical: str, size_mm: float | None) -> str | None:
+    """T of the size band: the file's own bands, else the stage table's (None when size is unused or unknown)."""
+    if not table.uses_size or size_mm is None:
+        return None
+    if table.size_bands:
+        return next((b.category for b in table.size_bands if b.holds(size_mm)), None)
+    by_size = ajcc.t_from_size(canonical, size_mm)
+    return by_size.category if by_size is not None else None
+
+
+def _grid_floor(
+    table: ExtentSiteTable, focality: Focality | None, size_mm: float | None, vascular: Presence | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """Lowest T among the grid rows the stated features leave possible, with those rows' ids."""
+    if not table.grid or (focality is None and size_mm is None):
+        return None, ()
+    rank = {t: i for i, t in enumerate(table.order)}
+    rows = [r for r in table.grid if r.possible(focality, size_mm, vascular)]
+    if not rows:
+        return None, ()
+    return min(rows, key=lambda r: rank[r.t]).t, tuple(r.id for r in rows)
+
+
+def t_from_extent(
+    site: str,
+    extents: Iterable[str],
+    size_mm: float | None = None,
+    *,
+    focality: Focality | None = None,
+    vascular_invasion: Presence | None = None,
+) -> TInference | None:
+    """The highest T category the stated extents (and size or tumour features, where T uses them) establish.
 
     Args:
-        site: Site name, e.g. "colorectal" (or "colon", "rectum"), "stomach", "bladder", "kidney", "lung".
+        site: Site name, e.g. "colorectal" (or "colon", "rectum"), "stomach", "bladder", "kidney", "lung", "liver",
+            "adrenal_cortex".
         extents: Extent keys stated as present (negated statements must already be left out).
-        size_mm: Largest tumour dimension, mm; used only where the site's T uses size (kidney, lung).
+        size_mm: Largest tumour dimension, mm; used only where the site's T uses size (kidney, lung, adrenal cortex,
+            liver). For multiple tumours any stated size is a lower bound of the largest, which keeps the floor.
+        focality: Solitary or multiple tumours, where stated (used by grid sites: liver).
+        vascular_invasion: Vascular invasion stated present or absent (used by grid sites: liver).
 
     Returns:
         The inference, or None when the site has no extent criteria, or neither an extent nor (where used) the size
-        establishes any category.
+        or tumour features establish any category. A grid site needs the focality or the size to use its grid.
 
     Raises:
         InputError: ML104 when ``size_mm`` is given but not a positive finite number.
@@ -173,21 +282,30 @@ def t_from_extent(site: str, extents: Iterable[str], size_mm: float | None = Non
     fired = [c for c in table.criteria if any(k in c.extents for k in given)]
     known = {k for c in table.criteria for k in c.extents}
     ignored = tuple(k for k in given if k not in known)
-    by_size = ajcc.t_from_size(canonical, size_mm) if table.uses_size and size_mm is not None else None
-    if by_size is not None and by_size.category not in rank:
-        by_size = None  # a size band outside the extent table's order (e.g. lung T1mi): leave size to the caller
+    grid_rows: tuple[str, ...] = ()
+    if table.grid:
+        size_t, grid_rows = _grid_floor(table, focality, size_mm, vascular_invasion)
+        size_source: Literal["size", "tumour_features"] = "tumour_features"
+    else:
+        size_t, size_source = _size_category(table, canonical, size_mm), "size"
+    if size_t is not None and size_t not in rank:
+        size_t = None  # a size band outside the extent table's order (e.g. lung T1mi): leave size to the caller
     best_extent = max(fired, key=lambda c: rank[c.t], default=None)
-    if best_extent is None and by_size is None:
+    if best_extent is None and size_t is None:
         return None
     extent_rank = rank[best_extent.t] if best_extent is not None else -1
-    size_rank = rank[by_size.category] if by_size is not None else -1
+    size_rank = rank[size_t] if size_t is not None else -1
+    source: Literal["extent", "size", "tumour_features"]
     if extent_rank >= size_rank and best_extent is not None:
         category, source = best_extent.t, "extent"
     else:
-        assert by_size is not None
-        category, source = by_size.category, "size"
+        assert size_t is not None
+        category, source = size_t, size_source
     top = rank[category]
-    raised_by = tuple(f"{c.label} ({c.t})" for c in table.criteria if rank[c.t] > top)
+    higher = [(rank[c.t], f"{c.label} ({c.t})") for c in table.criteria if rank[c.t] > top]
+    higher += [(rank[r.t], f"{r.label} ({r.t})") for r in table.grid if rank[r.t] > top]
+    raised_by = tuple(dict.fromkeys(label for _, label in sorted(higher, key=lambda x: x[0])))
+    uses_grid = bool(grid_rows)
     return TInference(
         site=canonical,
         category=category,
@@ -195,8 +313,11 @@ def t_from_extent(site: str, extents: Iterable[str], size_mm: float | None = Non
         criteria=tuple(c.id for c in sorted(fired, key=lambda c: rank[c.t])),
         extents_used=tuple(k for k in given if k in known),
         ignored=ignored,
-        size_mm=size_mm if by_size is not None else None,
-        size_category=by_size.category if by_size is not None else None,
+        size_mm=size_mm if size_t is not None else None,
+        size_category=size_t,
+        focality=focality if uses_grid else None,
+        vascular_invasion=vascular_invasion if uses_grid else None,
+        grid_rows=grid_rows,
         raised_by=raised_by,
         citation=Citation(guideline=_GUIDELINE, version="8th edition", table=f"Chapter {table.chapter}, {table.table}"),
     )

@@ -13,7 +13,9 @@ One pass per report:
    gives only a floor (extension criteria can raise it). Where the site has extent criteria (colorectal, stomach,
    bladder, kidney, lung), the extent statements of :mod:`medlens.pathology.extent` come first, through
    :func:`medlens.guidelines.ajcc_extent.t_from_extent` (``t_source='extent'`` or ``'size'``); a stated pT lower
-   than the extents establish is kept and flagged ``t_below_extent``. M is never assumed unless ``assume_cm0=True``.
+   than the extents establish is kept and flagged ``t_below_extent``. Where T combines tumour features (liver:
+   tumour count from :mod:`medlens.pathology.focality`, size, and the extracted lymphovascular invasion), the site's
+   grid gives a floor (``t_source='tumour_features'``). M is never assumed unless ``assume_cm0=True``.
 4. The stated stage group, if any, is compared with the computed one (``agreement``); a disagreement is a review
    flag, not an error.
 
@@ -34,6 +36,7 @@ from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Document, Evidence
 from medlens.guidelines import ajcc, ajcc_extent
 from medlens.pathology.extent import ExtentFinding, find_extents, select_extents
+from medlens.pathology.focality import FocalityFinding, find_focality, select_focality
 from medlens.pathology.schema import Grade, PathologyFields, TNMCategory
 from medlens.pathology.stage_schema import PathologyStage, PathologyStageResult, StageAgreement, TSource
 
@@ -313,19 +316,36 @@ def _below(stated: str, inferred: str) -> bool:
 
 
 def _infer_t(
-    site: str, fields: PathologyFields, extents: Sequence[ExtentFinding]
-) -> tuple[ajcc_extent.TInference | None, list[ExtentFinding]]:
-    """T from the used extent findings (and size where the site needs it), with the findings that fired."""
+    site: str, fields: PathologyFields, extents: Sequence[ExtentFinding], focality: FocalityFinding | None
+) -> tuple[ajcc_extent.TInference | None, list[object]]:
+    """T from the used extent findings (and size or tumour features where the site needs them), with what fired."""
     size = fields.tumour_size.largest_mm if fields.tumour_size is not None else None
     keys = [f.key for f in extents]
-    inference = ajcc_extent.t_from_extent(site, keys, size_mm=size)
+    lvi = fields.lymphovascular_invasion
+    vascular = lvi.status if lvi is not None and lvi.status in ("present", "absent") else None
+    inference = ajcc_extent.t_from_extent(
+        site,
+        keys,
+        size_mm=size,
+        focality=focality.value if focality is not None else None,
+        vascular_invasion=vascular,
+    )
     if inference is None:
         return None, []
-    return inference, [f for f in extents if f.key in inference.extents_used]
+    used: list[object] = [f for f in extents if f.key in inference.extents_used]
+    if inference.focality is not None:
+        used.append(focality)
+    if inference.vascular_invasion is not None:
+        used.append(lvi)
+    return inference, used
 
 
 def stage_fields(
-    fields: PathologyFields, *, assume_cm0: bool = False, extents: Sequence[ExtentFinding] = ()
+    fields: PathologyFields,
+    *,
+    assume_cm0: bool = False,
+    extents: Sequence[ExtentFinding] = (),
+    focality: FocalityFinding | None = None,
 ) -> PathologyStage:
     """Stage one report's extracted fields with the AJCC 8th edition engine.
 
@@ -335,6 +355,8 @@ def stage_fields(
             report rarely knows the distant-metastasis status, and medlens does not invent it.
         extents: Present extent findings to use (:func:`medlens.pathology.extent.select_extents`); when pT is not
             stated and the site has extent criteria, T is inferred from them (with size where the site needs it).
+        focality: The focality statement that decides (:func:`medlens.pathology.focality.select_focality`), used
+            where the site's T depends on the tumour count (liver).
 
     Returns:
         The stage payload; ``status`` is ``not_applicable`` when no supported site maps (with the reason). A stated
@@ -365,7 +387,7 @@ def stage_fields(
     m = _engine_value(fields.pM)
     used: list[object] = [fields.pT, fields.pN, fields.pM]
     t_inferred = m_assumed = t_below = False
-    inference, fired = _infer_t(site, fields, extents)
+    inference, fired = _infer_t(site, fields, extents, focality)
     t_extent = inference.category if inference is not None else None
     criteria = inference.criteria if inference is not None else ()
     if t is None and inference is not None:
@@ -376,6 +398,12 @@ def stage_fields(
         if inference.size_category is not None:
             used.append(fields.tumour_size)
         size_note = f"; size {inference.size_mm:g} mm gives {inference.size_category}" if inference.size_mm else ""
+        if inference.grid_rows:
+            size_note = (
+                f"; focality {inference.focality or 'not stated'}, size "
+                f"{f'{inference.size_mm:g} mm' if inference.size_mm else 'not stated'}, vascular invasion "
+                f"{inference.vascular_invasion or 'not stated'}: lowest of {', '.join(inference.grid_rows)}"
+            )
         reasons.append(
             f"T not stated: {inference.category} inferred from {inference.source} (criteria: "
             f"{', '.join(criteria) or '-'}{size_note}; {inference.citation.table}); a floor only, a higher T "
@@ -466,7 +494,15 @@ def stage_document(text: str, record_id: str, *, assume_cm0: bool = False) -> Pa
     """
     fields = extract_fields(text, record_id)
     extents = select_extents(find_extents(text, record_id))
-    return stage_fields(fields, assume_cm0=assume_cm0, extents=extents)
+    focality = select_focality(find_focality(text, record_id)) if _uses_grid(fields) else None
+    return stage_fields(fields, assume_cm0=assume_cm0, extents=extents, focality=focality)
+
+
+def _uses_grid(fields: PathologyFields) -> bool:
+    """True when the report's site defines T by a tumour-feature grid (focality needed)."""
+    site = ajcc_site_for(fields)[0]
+    canonical = ajcc_extent.resolve_extent_site(site) if site is not None else None
+    return canonical is not None and bool(ajcc_extent.load_extent_site(canonical).grid)
 
 
 class PathologyStageRules:

@@ -21,7 +21,7 @@ __all__ = ["PathologyStage", "PathologyStageResult", "StageAgreement", "StageSta
 
 StageStatus = Literal["staged", "insufficient", "ambiguous", "not_applicable"]
 StageAgreement = Literal["agree", "disagree", "not_stated", "undetermined"]
-TSource = Literal["stated", "extent", "size"]
+TSource = Literal["stated", "extent", "size", "tumour_features"]
 
 
 class PathologyStage(Claim):
@@ -53,7 +53,8 @@ class PathologyStage(Claim):
     t_source: TSource | None = Field(
         default=None,
         description="Where T came from: 'stated' (pT in the report), 'extent' (extent statements, with size where "
-        "the site needs it) or 'size' (size band alone); None when no T.",
+        "the site needs it), 'size' (size band alone) or 'tumour_features' (a site's grid of tumour count, size and "
+        "vascular invasion, e.g. liver); None when no T.",
     )
     t_extent: str | None = Field(
         default=None,
