@@ -79,7 +79,13 @@ def run(
         ),
     ] = None,
     backend: Annotated[
-        list[str] | None, typer.Option("--backend", "-b", help="TASK=BACKEND (repeatable), e.g. notes.extract=rules.")
+        list[str] | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            help="TASK=BACKEND (repeatable): rules (default, offline), llm or hybrid (an OpenAI-compatible endpoint "
+            "in task_options; remote endpoints get de-identified text only), e.g. notes.extract=hybrid.",
+        ),
     ] = None,
     fmt: Annotated[
         list[str] | None,

@@ -26,8 +26,12 @@ def register_all() -> None:
             name="medlens.task.notes.extract.v1",
             alias="notes.extract",
             description="Problems, medications, allergies, vitals, labs and procedures from clinical notes.",
-            backends={"rules": "medlens.notes.rules:NotesExtractRules"},
-            result="medlens.notes.schema:NotesExtractResult",
+            backends={
+                "rules": "medlens.notes.rules:NotesExtractRules",
+                "llm": "medlens.notes.llm:NotesExtractLLM",
+                "hybrid": "medlens.notes.llm:NotesExtractHybrid",
+            },
+            result="medlens.notes.llm:NotesExtractLLMResult",
             kinds=("note", "radiology", "pathology", "dialogue", "other"),
             card="medlens.notes:CARD.md",
         ),
@@ -41,8 +45,12 @@ def register_all() -> None:
             alias="radiology.labels",
             description="CheXpert observations (positive/negative/uncertain/not mentioned) with evidence, for "
             "radiology reports.",
-            backends={"rules": "medlens.radiology.labels:RadiologyLabelsRules"},
-            result="medlens.radiology.schema:RadiologyLabelsResult",
+            backends={
+                "rules": "medlens.radiology.labels:RadiologyLabelsRules",
+                "llm": "medlens.radiology.llm:RadiologyLabelsLLM",
+                "hybrid": "medlens.radiology.llm:RadiologyLabelsHybrid",
+            },
+            result="medlens.radiology.llm:RadiologyLabelsLLMResult",
             # "note": JSONL or text without a kind defaults to note; asking for the task should still run it.
             kinds=("radiology", "note", "other"),
             card="medlens.radiology:CARD.md",
@@ -84,8 +92,12 @@ def register_all() -> None:
             alias="pathology.extract",
             description="Pathology report fields (cancer type, histology, grade, size, pT/pN/pM, margins, LVI/PNI, "
             "nodes, ER/PR/HER2/Ki-67, MMR/MSI) with evidence; OCR-robust.",
-            backends={"rules": "medlens.pathology.extract:PathologyExtractRules"},
-            result="medlens.pathology.schema:PathologyExtractResult",
+            backends={
+                "rules": "medlens.pathology.extract:PathologyExtractRules",
+                "llm": "medlens.pathology.llm:PathologyExtractLLM",
+                "hybrid": "medlens.pathology.llm:PathologyExtractHybrid",
+            },
+            result="medlens.pathology.llm:PathologyExtractLLMResult",
             kinds=("pathology", "note", "other"),
             card="medlens.pathology:CARD.md",
         ),

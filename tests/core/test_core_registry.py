@@ -80,3 +80,13 @@ def test_entry_point_task_is_loaded(tmp_path, monkeypatch):
     spec = reg.get("acme.x")
     assert spec.name == "acme.task.x.v1"
     assert "acme.task.x.v1" in reg.names()
+
+
+def test_backend_given_an_option_it_does_not_take_is_a_config_error():
+    from medlens.core.errors import ConfigError
+
+    register_all()
+    with pytest.raises(ConfigError) as info:
+        tasks.get("radiology.labels").create("rules", endpoint={"base_url": "http://127.0.0.1:1/v1"})
+    assert info.value.code == "ML201"
+    assert "endpoint" in str(info.value)

@@ -5,6 +5,7 @@ import pytest
 from medlens.core.errors import InputError, RegistryError
 from medlens.core.registry import TaskSpec
 from medlens.core.types import Document, TaskResult
+from medlens.notes.schema import NotesExtractResult
 from medlens.pipeline import Pipeline
 
 
@@ -66,7 +67,9 @@ def test_parse_result_round_trips_typed_payload():
     line = nlp.run(Document(id="n1", text="No fever.")).to_json()
     back = nlp.parse_result(line)
     assert back.to_json() == line
-    assert type(back.tasks["notes.extract"]).__name__ == "NotesExtractResult"
+    # Read back as the registered result model: the rules payload plus the llm/hybrid review fields (defaults).
+    assert isinstance(back.tasks["notes.extract"], NotesExtractResult)
+    assert type(back.tasks["notes.extract"]).__name__ == "NotesExtractLLMResult"
 
 
 def test_unknown_task_name():

@@ -10,13 +10,14 @@ changes: add ``...v2``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from medlens.core.errors import RegistryError
+from medlens.core.errors import ConfigError, RegistryError
 from medlens.core.types import Document, RecordResult, TaskResult
 
 __all__ = [
@@ -104,7 +105,26 @@ class TaskSpec:
                 code="ML303",
             )
         factory: Callable[..., Task] = load_object(self.backends[chosen])
+        unknown = _unknown_options(factory, options)
+        if unknown:
+            raise ConfigError(
+                f"task {self.alias!r} backend {chosen!r} takes no option(s) {', '.join(unknown)}; remove them from "
+                f"task_options.{self.alias} or choose the backend they belong to",
+                code="ML201",
+            )
         return factory(**options)
+
+
+def _unknown_options(factory: Callable[..., Any], options: dict[str, Any]) -> list[str]:
+    """Option names ``factory`` does not accept (none when it takes ``**kwargs`` or cannot be inspected)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return []
+    accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return sorted(set(options) - accepted)
 
 
 @dataclass
