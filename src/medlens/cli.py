@@ -329,12 +329,24 @@ def segment(
         list[str] | None,
         typer.Option("--format", "-f", help="nifti, png, seg, sr, json (repeat; default nifti, png, seg, json)."),
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="hu (offline Hounsfield-unit rules, CT) or monai (a MONAI bundle given with --bundle).")
+    ] = "hu",
+    bundle: Annotated[
+        Path | None, typer.Option(help="MONAI bundle folder (configs/ + models/), for --engine monai.")
+    ] = None,
 ) -> None:
-    """Text-prompted CT segmentation with the offline Hounsfield-unit engine: masks, overlays, DICOM SEG, volumes.
+    """Text-prompted segmentation: masks, overlays, DICOM SEG/SR, volumes and HU statistics.
 
-    Prompts the engine cannot segment are listed as "unsupported unless a model is configured" - never a guessed mask.
-    Needs the `imaging` extra. Decision support for review, not for diagnostic use.
+    Default engine: offline CT Hounsfield-unit rules (body, lungs, bone, fat, soft tissue, metal). --engine monai runs
+    a MONAI bundle you supply (needs the `monai` extra: torch==2.13.0 and monai). Prompts the engine cannot segment
+    are listed as "unsupported unless a model is configured" - never a guessed mask. Needs the `imaging` extra.
+    Decision support for review, not for diagnostic use.
     """
+    if engine not in ("hu", "monai"):
+        raise typer.BadParameter("choose hu or monai", param_hint="--engine")
+    if (engine == "monai") != (bundle is not None):
+        raise typer.BadParameter("--bundle goes with --engine monai (and is required there)", param_hint="--bundle")
     try:
         from medlens.imaging.cli_support import segment_command
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -344,7 +356,13 @@ def segment(
         raise typer.Exit(code=2) from exc
     try:
         summary = segment_command(
-            input, prompt, out, series_uid=series_uid, formats=tuple(fmt) if fmt else ("nifti", "png", "seg", "json")
+            input,
+            prompt,
+            out,
+            series_uid=series_uid,
+            formats=tuple(fmt) if fmt else ("nifti", "png", "seg", "json"),
+            engine="monai" if engine == "monai" else "hu",
+            bundle=bundle,
         )
     except MedlensError as exc:
         raise _fail(exc) from exc

@@ -43,3 +43,13 @@ def test_segment_writes_masks_and_lists_unsupported_prompts(tmp_path: Path) -> N
 def test_segment_without_prompt_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["segment", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code != 0
+
+
+def test_monai_engine_needs_a_bundle(tmp_path: Path) -> None:
+    source = tmp_path / "ct.nii.gz"
+    _phantom_nifti(source)
+    result = runner.invoke(
+        app, ["segment", str(source), "-p", "lungs", "--out", str(tmp_path / "o"), "--engine", "monai"]
+    )
+    assert result.exit_code == 2
+    assert "--bundle" in result.output

@@ -118,3 +118,19 @@ def test_unknown_format_is_an_error(nifti_path: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         segment_command(nifti_path, ["lungs"], tmp_path, formats=("stl",), progress=False)
     assert err.value.code == "ML104"
+
+
+def test_unknown_engine_is_ml201(nifti_path: Path, tmp_path: Path) -> None:
+    from medlens.core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        segment_command(nifti_path, ["lungs"], tmp_path, progress=False, engine="nnunet")  # type: ignore[arg-type]
+    assert err.value.code == "ML201"
+
+
+def test_monai_engine_without_bundle_is_ml201(nifti_path: Path, tmp_path: Path) -> None:
+    from medlens.core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        segment_command(nifti_path, ["lungs"], tmp_path, progress=False, engine="monai")
+    assert err.value.code == "ML201"

@@ -12,6 +12,9 @@ Importing this package is light (no numpy); import the modules you need:
 - :mod:`medlens.imaging.sr` -- measurements as a DICOM TID 1500 Structured Report (highdicom).
 - :mod:`medlens.imaging.vqa` -- computed visual question answering (DICOM tags, geometry, HU masks; a vision model
   for the rest when one is given).
+- :mod:`medlens.imaging.monai_backend` -- ``MonaiBundleSegmenter``: a user-supplied MONAI bundle, sliding window
+  (optional extra: ``pip install torch==2.13.0 monai``; torch and monai are imported only when one is built).
+- :mod:`medlens.imaging.vlm` -- ``LLMVisionAnswerer``: a vision-language model on the LLM client's endpoint for VQA.
 - :mod:`medlens.imaging.cli_support` -- ``segment_command``, the library side of ``medlens segment``.
 - :mod:`medlens.imaging.phantom` -- a synthetic CT phantom and a DICOM series writer for it (tests, demos).
 

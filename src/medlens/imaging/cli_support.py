@@ -12,6 +12,11 @@ structure the command writes, as requested by ``formats``:
 - ``sr``: ``<out>/measurements_sr.dcm``, a TID 1500 measurement report (DICOM input only; references the SEG when
   one was written);
 - ``json``: ``<out>/summary.json``, the :class:`SegmentSummary` (volume mL, HU statistics, radiomics subset, QC).
+
+Engines: ``hu`` (default) is the offline Hounsfield-unit rule engine; ``monai`` runs a MONAI bundle the user supplies
+(:mod:`medlens.imaging.monai_backend`, needs ``pip install torch==2.13.0 monai``). With ``monai`` each prompt
+resolves to one of the bundle's labels (exact name or curated synonym, see
+:func:`~medlens.imaging.monai_backend.resolve_bundle_prompt`); a prompt naming no label gets the unsupported answer.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medlens.core.errors import InputError
+from medlens.core.errors import ConfigError, InputError
 from medlens.imaging.measure import StructureMeasurement, measure_structure
-from medlens.imaging.prompts import UNSUPPORTED_ANSWER, CodedConcept, resolve_prompt
+from medlens.imaging.monai_backend import ENGINE_MONAI
+from medlens.imaging.prompts import UNSUPPORTED_ANSWER, CodedConcept, StructureDef, resolve_prompt
 from medlens.imaging.qc import QcReport, check_mask
 from medlens.imaging.volume import Volume, load_volume
 
-__all__ = ["FORMATS", "SegmentSummary", "SegmentedStructure", "UnsupportedPrompt", "segment_command"]
+__all__ = ["ENGINES", "FORMATS", "SegmentSummary", "SegmentedStructure", "UnsupportedPrompt", "segment_command"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ OutputFormat = Literal["nifti", "png", "seg", "sr", "json"]
 #: Output formats :func:`segment_command` understands.
 FORMATS: tuple[OutputFormat, ...] = ("nifti", "png", "seg", "sr", "json")
 ENGINE = "medlens.imaging.segment_hu.v1"
+#: ``engine`` values of :func:`segment_command` and the versioned engine names they stand for.
+ENGINES: dict[str, str] = {"hu": ENGINE, "monai": ENGINE_MONAI}
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -51,11 +59,11 @@ class UnsupportedPrompt(BaseModel):
 
 
 class SegmentedStructure(BaseModel):
-    """One structure segmented by the HU engine, with its measurements, QC and files."""
+    """One segmented structure (HU engine or MONAI bundle), with its measurements, QC and files."""
 
     model_config = _FROZEN
 
-    structure: str = Field(description="Structure name from structures.yaml.")
+    structure: str = Field(description="Structure name from structures.yaml, or the MONAI bundle's label name.")
     display: str = Field(description="Human-readable name.")
     prompt: str = Field(description="The prompt that asked for it.")
     type_code: CodedConcept | None = Field(default=None, description="SNOMED CT type code from the curated table.")
@@ -106,6 +114,8 @@ def segment_command(
     series_uid: str | None = None,
     formats: Sequence[str] = ("nifti", "png", "seg", "json"),
     progress: bool = True,
+    engine: Literal["hu", "monai"] = "hu",
+    bundle: Path | None = None,
 ) -> SegmentSummary:
     """Segment the structures named by ``prompts`` in the volume at ``input`` and write the outputs to ``out``.
 
@@ -116,12 +126,16 @@ def segment_command(
         series_uid: SeriesInstanceUID to read when a DICOM folder holds several series.
         formats: Any of :data:`FORMATS`.
         progress: Show a rich progress bar on stderr.
+        engine: ``hu`` (offline HU rules, default) or ``monai`` (the MONAI bundle at ``bundle``).
+        bundle: MONAI bundle folder; required with ``engine="monai"``.
 
     Returns:
         The summary (also written as ``summary.json`` when ``json`` is in ``formats``).
 
     Raises:
         InputError: ML102 when no prompt is given, ML104 for an unknown format name, and the readers' codes.
+        ConfigError: ML201 for an unknown engine or ``monai`` without a bundle; the bundle's own codes.
+        MissingDependencyError: ML501 for ``monai`` without torch/monai installed.
     """
     t0 = time.perf_counter()
     unknown = sorted(set(formats) - set(FORMATS))
@@ -131,13 +145,32 @@ def segment_command(
         )
     if not prompts:
         raise InputError("no prompt given; e.g. 'lungs', 'left lung', 'bone'", code="ML102")
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", code="ML201")
+    if engine == "monai" and bundle is None:
+        raise ConfigError("engine 'monai' needs bundle=<MONAI bundle folder>", code="ML201")
+    segmenter: Any = None
+    if engine == "monai":
+        from medlens.imaging.monai_backend import MonaiBundleSegmenter
+
+        assert bundle is not None
+        segmenter = MonaiBundleSegmenter(bundle)  # before any output: a broken bundle fails fast
     out.mkdir(parents=True, exist_ok=True)
     volume = load_volume(input, series_uid=series_uid)
 
     wanted: dict[str, str] = {}  # structure -> first prompt naming it
     unsupported: list[UnsupportedPrompt] = []
     hu_ok = volume.modality in (None, "CT")
-    for prompt in prompts:
+    if segmenter is not None:
+        from medlens.imaging.monai_backend import resolve_bundle_prompt
+
+        for prompt in prompts:
+            found = resolve_bundle_prompt(prompt, segmenter.labels)
+            if found.label is None:
+                unsupported.append(UnsupportedPrompt(prompt=prompt, answer=found.answer or UNSUPPORTED_ANSWER))
+            else:
+                wanted.setdefault(found.label, prompt)
+    for prompt in prompts if segmenter is None else ():
         res = resolve_prompt(prompt)
         if not res.supported or res.structure is None:
             unsupported.append(UnsupportedPrompt(prompt=prompt, answer=res.answer or UNSUPPORTED_ANSWER))
@@ -156,7 +189,9 @@ def segment_command(
     with _progress(progress) as bar:
         task = bar.add_task("segmenting", total=len(wanted) + 2)
         masks: dict[str, Any] = {}
-        if wanted:
+        if wanted and segmenter is not None:
+            masks = segmenter.segment(volume, list(wanted))
+        elif wanted:
             from medlens.imaging.segment_hu import segment_ct
 
             all_masks = segment_ct(volume, list(wanted))
@@ -167,11 +202,15 @@ def segment_command(
             structures.append(_one_structure(volume, name, prompt, masks[name], out, formats))
             bar.advance(task)
         bar.update(task, description="writing series outputs")
-        _write_series_outputs(volume, masks, structures, out, formats, series_files, seg_skipped)
+        algorithm = None
+        if segmenter is not None:
+            algorithm = (f"MONAI bundle {segmenter.info.name or Path(segmenter.info.path).name}", ENGINE_MONAI)
+        _write_series_outputs(volume, masks, structures, out, formats, series_files, seg_skipped, algorithm)
         bar.advance(task)
 
     summary = SegmentSummary(
         input=str(input),
+        engine=ENGINES[engine],
         modality=volume.modality,
         shape=volume.shape,
         spacing_mm=volume.spacing,
@@ -197,7 +236,10 @@ def _one_structure(
     from medlens.imaging.prompts import load_structures
     from medlens.imaging.writers import write_mask_nifti, write_overlay_png
 
-    definition = load_structures().structure(name)
+    try:
+        definition: StructureDef | None = load_structures().structure(name)
+    except KeyError:  # a MONAI bundle label that is not a curated structure
+        definition = None
     files: dict[str, str] = {}
     if "nifti" in formats:
         files["nifti"] = str(write_mask_nifti(mask, volume, out / f"{name}.nii.gz"))
@@ -205,9 +247,9 @@ def _one_structure(
         files["png"] = str(write_overlay_png(volume, {name: mask}, out / f"{name}.png"))
     return SegmentedStructure(
         structure=name,
-        display=definition.display,
+        display=definition.display if definition is not None else name.replace("_", " "),
         prompt=prompt,
-        type_code=definition.code.type if definition.code is not None else None,
+        type_code=definition.code.type if definition is not None and definition.code is not None else None,
         measurement=measure_structure(volume, mask, name),
         qc=check_mask(volume, mask, name),
         files=files,
@@ -222,6 +264,7 @@ def _write_series_outputs(
     formats: Sequence[str],
     files: dict[str, str],
     skipped: dict[str, str],
+    algorithm: tuple[str, str] | None = None,
 ) -> Any:
     """Write the DICOM SEG and SR (DICOM input only); fill ``files`` and ``skipped``; return the SEG or None."""
     is_dicom = volume.meta.get("format") == "dicom"
@@ -234,7 +277,7 @@ def _write_series_outputs(
         for name, mask in masks.items():
             if not is_dicom:
                 skipped[name] = "the input is not DICOM; DICOM SEG references source DICOM slices"
-            elif lexicon.structure(name).code is None:
+            elif name not in {s.name for s in lexicon.structures} or lexicon.structure(name).code is None:
                 skipped[name] = "no curated code for this structure; it is written as NIfTI only"
             elif not mask.any():
                 skipped[name] = "empty mask"
@@ -243,7 +286,7 @@ def _write_series_outputs(
         if coded:
             from medlens.imaging.seg_dicom import build_segmentation
 
-            seg = build_segmentation(volume, coded)
+            seg = build_segmentation(volume, coded, algorithm=algorithm)
             path = out / "segmentation.dcm"
             seg.save_as(path)
             files["seg"] = str(path)
@@ -251,7 +294,11 @@ def _write_series_outputs(
         from medlens.imaging.sr import write_measurement_report
 
         path = write_measurement_report(
-            volume, [s.measurement for s in structures], out / "measurements_sr.dcm", segmentation=seg
+            volume,
+            [s.measurement for s in structures],
+            out / "measurements_sr.dcm",
+            segmentation=seg,
+            algorithm=algorithm,
         )
         files["sr"] = str(path)
     return seg

@@ -72,6 +72,7 @@ def build_segmentation(
     series_number: int = 900,
     manufacturer: str = "medlens",
     software_version: str = "0",
+    algorithm: tuple[str, str] | None = None,
 ) -> Any:
     """Build a binary DICOM SEG dataset (``highdicom.seg.Segmentation``) for ``masks`` over the source series.
 
@@ -82,6 +83,8 @@ def build_segmentation(
         series_number: SeriesNumber of the new SEG series.
         manufacturer: Manufacturer written in the SEG.
         software_version: SoftwareVersions written in the SEG.
+        algorithm: ``(name, version)`` of a model-based algorithm (e.g. a MONAI bundle; family "Artificial
+            Intelligence", DCM 123110); None for the HU rules (family "Morphological Operations", with thresholds).
 
     Raises:
         InputError: ML127 when the volume is not from DICOM, a mask has the wrong shape, or a structure has no
@@ -94,12 +97,17 @@ def build_segmentation(
     if not masks:
         raise InputError("no masks to write", code="ML102")
     lexicon = load_structures()
-    algorithm = hd.AlgorithmIdentificationSequence(
-        name=ALGORITHM_NAME,
-        family=codes.cid7162.MorphologicalOperations,
-        version=ALGORITHM_VERSION,
-        parameters={k: f"{t.value:g} HU" for k, t in lexicon.thresholds.items()},
-    )
+    if algorithm is None:
+        algorithm_id = hd.AlgorithmIdentificationSequence(
+            name=ALGORITHM_NAME,
+            family=codes.cid7162.MorphologicalOperations,
+            version=ALGORITHM_VERSION,
+            parameters={k: f"{t.value:g} HU" for k, t in lexicon.thresholds.items()},
+        )
+    else:
+        algorithm_id = hd.AlgorithmIdentificationSequence(
+            name=algorithm[0], family=codes.cid7162.ArtificialIntelligence, version=algorithm[1]
+        )
     descriptions = []
     planes = []
     for number, (name, mask) in enumerate(masks.items(), start=1):
@@ -120,7 +128,7 @@ def build_segmentation(
             segmented_property_category=_concept(hd, structure.code.category),
             segmented_property_type=_concept(hd, structure.code.type),
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-            algorithm_identification=algorithm,
+            algorithm_identification=algorithm_id,
         )
         if structure.code.modifier is not None:
             item = desc.SegmentedPropertyTypeCodeSequence[0]

@@ -72,6 +72,7 @@ def build_measurement_report(
     segmentation: Any | None = None,
     series_number: int = 901,
     manufacturer: str = "medlens",
+    algorithm: tuple[str, str] | None = None,
 ) -> Any:
     """Build a TID 1500 Comprehensive 3D SR (``highdicom.sr.Comprehensive3DSR``) of per-structure measurements.
 
@@ -84,6 +85,7 @@ def build_measurement_report(
             referencing that segment.
         series_number: SeriesNumber of the SR.
         manufacturer: Manufacturer written in the SR.
+        algorithm: ``(name, version)`` of the algorithm that made the masks; the HU rules when None.
 
     Returns:
         The SR dataset (save it with ``.save_as(path)``).
@@ -98,7 +100,8 @@ def build_measurement_report(
     sources = _source_datasets(volume)
     lexicon = load_structures()
     segments = _segment_numbers(segmentation) if segmentation is not None else {}
-    algorithm = hd.sr.AlgorithmIdentification(name=ALGORITHM_NAME, version=ALGORITHM_VERSION)
+    name, version = algorithm if algorithm is not None else (ALGORITHM_NAME, ALGORITHM_VERSION)
+    algorithm_id = hd.sr.AlgorithmIdentification(name=name, version=version)
     groups: list[Any] = []
     for m in measurements:
         if m.voxel_count == 0:
@@ -119,7 +122,7 @@ def build_measurement_report(
         common: dict[str, Any] = {
             "tracking_identifier": tracking,
             "finding_type": finding_type,
-            "algorithm_id": algorithm,
+            "algorithm_id": algorithm_id,
             "finding_sites": sites,
             "measurements": _measurements(hd, codes, m, volume.modality),
         }

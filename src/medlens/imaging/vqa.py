@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from medlens.core.errors import InputError, MissingDependencyError
+from medlens.core.errors import InputError, MedlensError, MissingDependencyError
 from medlens.core.lexicon import load_yaml_lexicon
 from medlens.imaging.prompts import load_structures
 from medlens.imaging.volume import Volume, load_volume
@@ -682,6 +682,8 @@ def answer(
 
     Raises:
         InputError: ML109/ML125 for an unreadable or ambiguous image input.
+        MedlensError: ML706 when the vision model's PHI gate refuses the request (other vision-model failures are
+            logged and the offline result is kept).
     """
     parsed = parse_question(question)
     img = _as_image(image_or_volume, dicom_tags)
@@ -691,6 +693,10 @@ def answer(
         png = render_png(img.volume if img.volume is not None else np.asarray(img.picture))
         try:
             vlm_text = str(vlm.answer(question, png)).strip()
+        except MedlensError as exc:
+            if exc.code == "ML706":  # a PHI-gate refusal is an error, never a silent fallback (DESIGN.md section 3)
+                raise
+            log.warning("vision model failed (%s); keeping the offline result", exc.code)
         except Exception as exc:  # the client is another component; its failure must not lose the offline answer
             log.warning("vision model failed (%s); keeping the offline result", type(exc).__name__)
     if off.answer is not None:
