@@ -8,6 +8,7 @@ transaction that meets a concurrent commit.
 from __future__ import annotations
 
 import logging
+import sys
 from importlib.resources import files
 from typing import Any
 
@@ -79,7 +80,9 @@ def alembic_config(url: str | None = None) -> Any:
     """An Alembic ``Config`` for the migrations shipped in ``medlens.store.migrations``."""
     from alembic.config import Config
 
-    cfg = Config()
+    # Pass stdout explicitly: Config's default is the sys.stdout of the moment alembic was first imported, which
+    # may be a stream that is closed since (a test runner's capture).
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(files("medlens.store") / "migrations"))
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
