@@ -17,6 +17,8 @@ TABLES = {
     "results",
     "review_decisions",
     "audit_entries",
+    "review_drafts",
+    "agreement_votes",
 }
 
 
@@ -46,7 +48,7 @@ def test_migrate_twice_is_a_no_op(db_url: str) -> None:
     migrate(db_url)
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0002"
     engine.dispose()
 
 

@@ -15,10 +15,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from medlens.server import admin, auth, export, health, jobs, records, results, review
+from medlens.server import admin, agreement, auth, export, health, jobs, records, results, review, ui, ui_review
 from medlens.server.deps import RateLimiter, ServerContext
 from medlens.server.settings import ServerSettings
 from medlens.server.worker import JobWorker
@@ -151,7 +154,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         secret = secrets.token_bytes(32)
     else:
         secret = settings.secret_key.get_secret_value().encode("utf-8")
-    engine = make_engine(settings.db_url)
+    # More pooled connections than the threads FastAPI runs sync routes on (anyio's default limiter: 40). With fewer,
+    # a burst can leave every thread waiting for a connection that only a thread can give back (each request's
+    # session is closed by its dependency, in the same thread pool), and the server stalls until the pool timeout.
+    url = make_url(settings.db_url)
+    pooled = url.get_backend_name() == "postgresql" or url.database not in (None, "", ":memory:")
+    engine = make_engine(settings.db_url, **({"pool_size": 20, "max_overflow": 30} if pooled else {}))
     if settings.auto_migrate:
         migrate(engine)
     sessions = make_sessionmaker(engine)
@@ -192,8 +200,18 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, _validation_handler(app))
-    for module in (health, auth, admin, records, jobs, results, review, export):
+    for module in (health, auth, admin, records, jobs, results, review, export, ui, ui_review, agreement):
         app.include_router(module.router)
+    # The review UI: HTML errors and a redirect to the login page on /ui/ routes; static files need no login
+    # (htmx, the UI's own script and style sheet; no data).
+    app.add_exception_handler(ui.LoginRequired, ui.login_required_handler)
+    app.add_exception_handler(StarletteHTTPException, ui.html_exception_handler)
+    app.mount("/ui/static", StaticFiles(directory=ui.static_dir()), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=307)
+
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 

@@ -23,11 +23,20 @@ from medlens.server.schemas import LoginIn, LoginOut, TokenIn, TokenOut, UserOut
 from medlens.store.credentials import hash_password, hash_token, new_token, token_prefix, verify_password
 from medlens.store.models import ApiToken, User, utcnow
 
-__all__ = ["router"]
+__all__ = ["authenticate", "router"]
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 # Checked when the user does not exist, so a wrong name and a wrong password take the same time.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def authenticate(session: DbSession, username: str, password: str) -> User | None:
+    """The active user with this name and password, else None (same work whether or not the name exists)."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    if user is None or not ok or not user.is_active:
+        return None
+    return user
 
 
 @router.post("/login", response_model=LoginOut)
@@ -35,9 +44,8 @@ def login(
     body: LoginIn, response: Response, session: DbSession, ctx: Annotated[ServerContext, Depends(get_ctx)]
 ) -> LoginOut:
     """Open a web session (sets an HttpOnly cookie that expires after the idle time)."""
-    user = session.scalars(select(User).where(User.username == body.username)).first()
-    ok = verify_password(body.password, user.password_hash if user else _DUMMY_HASH)
-    if user is None or not ok or not user.is_active:
+    user = authenticate(session, body.username, body.password)
+    if user is None:
         raise HTTPException(401, "wrong user name or password")
     sid = secrets.token_urlsafe(16)
     set_session_cookie(response, ctx, user.id, sid)

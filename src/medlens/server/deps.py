@@ -116,6 +116,7 @@ class Principal:
     role: str
     via: str
     token_id: str | None = None
+    session_id: str | None = None
 
     @property
     def actor(self) -> str:
@@ -159,7 +160,7 @@ def _from_cookie(
     ):
         raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie session")
     set_session_cookie(response, ctx, user.id, sid)  # sliding idle expiry
-    return Principal(user.id, user.username, user.role, "session")
+    return Principal(user.id, user.username, user.role, "session", session_id=sid)
 
 
 def set_session_cookie(response: Response, ctx: ServerContext, user_id: str, session_id: str) -> None:

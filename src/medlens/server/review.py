@@ -30,7 +30,7 @@ from medlens.server.schemas import (
 )
 from medlens.store.models import Record, Result, ReviewDecision, utcnow
 
-__all__ = ["result_model", "router", "ungrounded_evidence"]
+__all__ = ["apply_decision", "result_model", "router", "ungrounded_evidence"]
 
 router = APIRouter(tags=["review"])
 Reviewer = Annotated[Principal, Depends(require_role("reviewer"))]
@@ -129,6 +129,66 @@ def _check_edit(result: Result, record: Record, payload: dict[str, Any] | None) 
     return data
 
 
+def apply_decision(
+    session: DbSession,
+    principal: Principal,
+    result: Result,
+    decision: str,
+    reason_code: str,
+    edited_payload: dict[str, Any] | None = None,
+) -> ReviewDecision:
+    """Check and store a decision on ``result`` (already checked visible to ``principal``), audit it and commit.
+
+    Shared by the API and the review UI.
+
+    Raises:
+        HTTPException: 422 wrong reason code or invalid/ungrounded edit; 409 when already decided.
+    """
+    if reason_code not in REASON_CODES.get(decision, ()):
+        raise HTTPException(
+            422, {"message": "unknown reason code for this decision", "valid": list(REASON_CODES.get(decision, ()))}
+        )
+    edited: dict[str, Any] | None = None
+    if decision == "edit":
+        edited = _check_edit(result, session.get_one(Record, result.record_id), edited_payload)
+    elif edited_payload is not None:
+        raise HTTPException(422, {"message": "edited_payload is only for edit decisions", "codes": ["ML104"]})
+    now = utcnow()
+    moved = session.execute(
+        update(Result)
+        .where(Result.id == result.id, Result.status == "needs_review")
+        .values(status=_STATUS[decision], decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        session.rollback()
+        raise HTTPException(409, "this result was already decided")
+    row = ReviewDecision(
+        result_id=result.id,
+        reviewer_id=principal.user_id,
+        decided_at=now,
+        decision=decision,
+        reason_code=reason_code,
+        edited_payload=edited,
+    )
+    session.add(row)
+    session.flush()
+    output_hash = sha256_hex(canonical_json(edited)) if edited is not None else result.output_sha256
+    audit(
+        session,
+        event(
+            principal.actor,
+            f"review.{decision}",
+            {"result": result.id, "record": result.record_id, "decision": row.id, "reason": reason_code},
+            input_hash=result.output_sha256,
+            output_hash=output_hash,
+            model=f"{result.task_name}:{result.backend}",
+        ),
+    )
+    session.commit()
+    return row
+
+
 @router.post("/review/items/{result_id}/decision", response_model=DecisionOut)
 def decide(result_id: str, body: DecisionIn, principal: Reviewer, session: DbSession) -> ReviewDecision:
     """Accept, reject or edit a result waiting for review (reviewer or admin).
@@ -140,46 +200,4 @@ def decide(result_id: str, body: DecisionIn, principal: Reviewer, session: DbSes
     if result is None:
         raise HTTPException(404, "result not found")
     project_for(session, principal, result.project_id)
-    if body.reason_code not in REASON_CODES[body.decision]:
-        raise HTTPException(
-            422, {"message": "unknown reason code for this decision", "valid": list(REASON_CODES[body.decision])}
-        )
-    edited: dict[str, Any] | None = None
-    if body.decision == "edit":
-        edited = _check_edit(result, session.get_one(Record, result.record_id), body.edited_payload)
-    elif body.edited_payload is not None:
-        raise HTTPException(422, {"message": "edited_payload is only for edit decisions", "codes": ["ML104"]})
-    now = utcnow()
-    moved = session.execute(
-        update(Result)
-        .where(Result.id == result.id, Result.status == "needs_review")
-        .values(status=_STATUS[body.decision], decided_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(moved, "rowcount", 0) != 1:
-        session.rollback()
-        raise HTTPException(409, "this result was already decided")
-    decision = ReviewDecision(
-        result_id=result.id,
-        reviewer_id=principal.user_id,
-        decided_at=now,
-        decision=body.decision,
-        reason_code=body.reason_code,
-        edited_payload=edited,
-    )
-    session.add(decision)
-    session.flush()
-    output_hash = sha256_hex(canonical_json(edited)) if edited is not None else result.output_sha256
-    audit(
-        session,
-        event(
-            principal.actor,
-            f"review.{body.decision}",
-            {"result": result.id, "record": result.record_id, "decision": decision.id, "reason": body.reason_code},
-            input_hash=result.output_sha256,
-            output_hash=output_hash,
-            model=f"{result.task_name}:{result.backend}",
-        ),
-    )
-    session.commit()
-    return decision
+    return apply_decision(session, principal, result, body.decision, body.reason_code, body.edited_payload)

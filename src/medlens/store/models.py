@@ -32,6 +32,7 @@ __all__ = [
     "JOB_STATUSES",
     "RESULT_STATUSES",
     "ROLES",
+    "AgreementVote",
     "ApiToken",
     "AuditRow",
     "Base",
@@ -43,6 +44,7 @@ __all__ = [
     "Result",
     "ResultStatus",
     "ReviewDecision",
+    "ReviewDraft",
     "Role",
     "User",
     "new_id",
@@ -245,6 +247,42 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(16))
     reason_code: Mapped[str] = mapped_column(String(32))
     edited_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReviewDraft(Base):
+    """An edit in progress, autosaved by the review UI: one per (result, reviewer), removed when the edit is saved.
+
+    ``fields`` holds the edit form's values (claim values and evidence offsets), not a validated result.
+    """
+
+    __tablename__ = "review_drafts"
+
+    result_id: Mapped[str] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AgreementVote(Base):
+    """One reviewer's blinded decision on a sampled result (double review for inter-rater agreement).
+
+    Votes never change a result's review status; each reviewer votes once per result.
+    """
+
+    __tablename__ = "agreement_votes"
+    __table_args__ = (
+        CheckConstraint(_in("decision", DECISIONS), name="decision"),
+        UniqueConstraint("result_id", "reviewer_id", name="uq_agreement_votes_result_reviewer"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    result_id: Mapped[str] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditRow(Base):
