@@ -267,7 +267,23 @@ def info() -> None:
     out = _stdout()
     out.print(f"medlens {__version__} on Python {platform.python_version()} ({platform.platform()})")
     table = Table("package", "version", title="dependencies and extras")
-    for name in ("pydantic", "fhir.resources", "simple-icd-10-cm", "pyahocorasick", "pyarrow", "torch"):
+    for name in (
+        "pydantic",
+        "fhir.resources",
+        "simple-icd-10-cm",
+        "pyahocorasick",
+        "pyarrow",  # parquet extra
+        "cryptography",  # deid extra
+        "pydicom",  # dicom extra
+        "httpx",  # llm extra
+        "fastapi",  # server extra
+        "sqlalchemy",
+        "psycopg",
+        "nibabel",  # imaging extra
+        "highdicom",
+        "torch",  # monai extra
+        "monai",
+    ):
         try:
             table.add_row(name, version(name))
         except PackageNotFoundError:
