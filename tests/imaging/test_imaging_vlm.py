@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))  # the stub
 from openai_stub import StubServer
 
 from medlens.imaging.phantom import ct_phantom
-from medlens.imaging.vlm import ENGINE_VLM, LLMVisionAnswerer
+from medlens.imaging.vlm import ENGINE_VLM, PROMPT_VERSION, TASK, LLMVisionAnswerer, image_part
 from medlens.imaging.vqa import answer, render_png
-from medlens.llm import EndpointConfig, LLMClient
+from medlens.llm import EndpointConfig, LLMCache, LLMClient
 from medlens.llm.errors import LLMTruncatedError, PHIGateError
 
 CT_TAGS = {"Modality": "CT", "BodyPartExamined": "CHEST", "ImageOrientationPatient": [1, 0, 0, 0, 1, 0]}
@@ -34,19 +34,21 @@ def stub() -> Iterator[StubServer]:
 def make_vlm(stub: StubServer) -> Iterator[Callable[..., LLMVisionAnswerer]]:
     clients: list[LLMClient] = []
 
-    def make(locality: str = "local", **options: Any) -> LLMVisionAnswerer:
+    def make(
+        locality: str = "local", *, cache: LLMCache | None = None, dialect: str = "openai_json_schema", **options: Any
+    ) -> LLMVisionAnswerer:
         endpoint = EndpointConfig(
             name="stub",
             base_url=stub.base_url,
             model="stub-vlm",
             locality=locality,  # type: ignore[arg-type]
-            dialect="openai_json_schema",
+            dialect=dialect,  # type: ignore[arg-type]
             timeout_s=5.0,
             max_retries=2,
             backoff_s=0.001,
             max_backoff_s=0.01,
         )
-        client = LLMClient(endpoint)
+        client = LLMClient(endpoint, cache=cache)
         clients.append(client)
         return LLMVisionAnswerer(client, prompt_version="test.v1", **options)
 
@@ -148,3 +150,63 @@ def test_non_computable_question_is_delegated(stub: StubServer, make_vlm: Any) -
     volume = ct_phantom((12, 32, 48), (6.0, 6.0, 9.0))[0]
     result = answer("Is there a mass in the left lung?", volume, dicom_tags=CT_TAGS, vlm=make_vlm())
     assert (result.status, result.answer, result.engine) == ("delegated", "no", ENGINE_VLM)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[LLMCache]:
+    store = LLMCache(tmp_path / "vlm.sqlite")
+    yield store
+    store.close()
+
+
+def test_same_question_about_same_image_is_served_from_cache(
+    stub: StubServer, make_vlm: Any, png: bytes, cache: LLMCache
+) -> None:
+    stub.reply("yes")
+    vlm = make_vlm(cache=cache)
+    assert [vlm.answer("Is there a pneumothorax?", png) for _ in range(2)] == ["yes", "yes"]
+    assert len(stub.posts) == 1
+    assert vlm.client.accounting.summary()[TASK]["cache_hits"] == 1
+
+
+def test_other_image_is_asked_again(stub: StubServer, make_vlm: Any, png: bytes, cache: LLMCache) -> None:
+    stub.reply("yes").reply("no")
+    vlm = make_vlm(cache=cache)
+    other = render_png(ct_phantom((12, 48, 64), (6.0, 6.0, 9.0))[0])
+    assert other != png
+    assert (vlm.answer("Is there a pneumothorax?", png), vlm.answer("Is there a pneumothorax?", other)) == ("yes", "no")
+    assert len(stub.posts) == 2
+
+
+def test_remote_question_is_deidentified(stub: StubServer, make_vlm: Any, png: bytes) -> None:
+    stub.reply("no")
+    name = "Zyxwvut Quillfeather"  # synthetic
+    make_vlm("remote", images_cleared=True).answer(f"Patient Name: {name}\nIs there a pneumothorax?", png)
+    text, _ = stub.posts[0].body["messages"][-1]["content"]
+    assert name not in text["text"]
+    assert "Is there a pneumothorax?" in text["text"]
+
+
+def test_ollama_endpoint_receives_the_image_natively(stub: StubServer, make_vlm: Any, png: bytes) -> None:
+    stub.ollama_reply("yes")
+    assert make_vlm(dialect="ollama_format").answer("Is there a pneumothorax?", png) == "yes"
+    (post,) = stub.posts
+    assert post.path == "/api/chat"
+    assert base64.b64decode(post.body["messages"][-1]["images"][0]) == png
+
+
+def test_build_messages_is_system_instruction_then_question_and_image(make_vlm: Any, png: bytes) -> None:
+    system, user = make_vlm().build_messages("Is there a pneumothorax?", png)
+    assert (system["role"], isinstance(system["content"], str)) == ("system", True)
+    assert [item["type"] for item in user["content"]] == ["text", "image_url"]
+    assert user["content"][1] == image_part(png)
+
+
+def test_image_part_refuses_non_png_bytes() -> None:
+    with pytest.raises(PHIGateError) as err:
+        image_part(b"DICM" + bytes(128))
+    assert err.value.code == "ML706"
+
+
+def test_default_prompt_version_is_the_versioned_name() -> None:
+    assert PROMPT_VERSION == "imaging.vqa.vlm.v1"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -308,18 +308,43 @@ def test_missing_api_key_env_is_ml707(make_endpoint: Callable[..., EndpointConfi
     assert info.value.code == "ML707"
 
 
-def test_json_schema_dict_without_jsonschema_package_is_ml707_or_validates(
-    stub: StubServer, make_client: MakeClient
+DICT_SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+
+
+def test_json_schema_dict_without_jsonschema_package_is_ml707_before_any_request(
+    stub: StubServer, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    if importlib.util.find_spec("jsonschema") is None:
-        with pytest.raises(LLMConfigError) as info:
-            ask(make_client(), schema)
-        assert info.value.code == "ML707"
-        assert stub.posts == []
-    else:  # depends on the environment
-        stub.reply('{"n": 3}')
-        assert ask(make_client(), schema).parsed == {"n": 3}
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # import now raises ImportError
+    with pytest.raises(LLMConfigError) as info:
+        ask(make_client(), DICT_SCHEMA)
+    assert info.value.code == "ML707"
+    assert stub.posts == []
+
+
+def test_json_schema_dict_reply_is_validated_with_jsonschema(stub: StubServer, make_client: MakeClient) -> None:
+    pytest.importorskip("jsonschema")
+    stub.reply('{"n": 3}')
+    reply = ask(make_client(), DICT_SCHEMA)
+    assert (reply.parsed, reply.repair) == ({"n": 3}, "none")
+    assert stub.posts[0].body["response_format"]["json_schema"]["schema"] == DICT_SCHEMA
+
+
+def test_json_schema_dict_invalid_reply_is_reasked_then_ml704(stub: StubServer, make_client: MakeClient) -> None:
+    pytest.importorskip("jsonschema")
+    stub.reply('{"n": "three"}').reply('{"m": 1}')
+    with pytest.raises(LLMSchemaError) as info:
+        ask(make_client(), DICT_SCHEMA)
+    assert info.value.code == "ML704"
+    assert info.value.errors == ("$: required",)
+    assert len(stub.posts) == 2
+
+
+def test_invalid_json_schema_dict_is_ml707(stub: StubServer, make_client: MakeClient) -> None:
+    pytest.importorskip("jsonschema")
+    with pytest.raises(LLMConfigError) as info:
+        ask(make_client(), {"type": "no-such-type"})
+    assert info.value.code == "ML707"
+    assert stub.posts == []
 
 
 def test_empty_messages_are_ml707(make_client: MakeClient) -> None:

@@ -250,3 +250,22 @@ def test_generated_grammar_for_a_nested_schema_is_accepted(llama_server: str) ->
         )
     assert isinstance(reply.parsed, Items)
     assert reply.repair == "none"
+
+
+def test_free_text_reply_round_trips_and_is_cached(llama_server: str, tmp_path: Path) -> None:
+    # Structure only, text only (the fixture GGUF has no multimodal projector). Unconstrained, this model ends its
+    # turn at once (empty text, finish "stop"), so ML705 on free text is covered by the stub tests instead.
+    cache = LLMCache(tmp_path / "text.sqlite")
+    accounting = Accounting()
+    messages = [{"role": "user", "content": "Reply with one word: yes or no. Is the sky blue?"}]
+    try:
+        with LLMClient(endpoint(llama_server, max_tokens=64), cache=cache, accounting=accounting) as client:
+            first = client.complete_text(messages, task="integration", prompt_version="integration.v1")
+            second = client.complete_text(messages, task="integration", prompt_version="integration.v1")
+    finally:
+        cache.close()
+    assert (first.finish_reason, first.cache_hit, first.attempts) == ("stop", False, 1)
+    assert first.prompt_tokens > 0
+    assert (second.cache_hit, second.text, second.attempts) == (True, first.text, 0)
+    totals = accounting.summary()["integration"]
+    assert (totals["calls"], totals["cache_hits"], totals["http_attempts"]) == (2, 1, 1)

@@ -12,6 +12,11 @@ Example::
             ProblemList, task="notes.extract", prompt_version="notes.extract.v1",
         )
         reply.parsed  # a ProblemList
+        answer = client.complete_text(
+            [Message.of("user", gate.template("Is there a pneumothorax?"), ImagePart(png=png_bytes))],
+            task="imaging.vqa", prompt_version="imaging.vqa.vlm.v1",
+        )
+        answer.text  # free text; a remote endpoint needs ImagePart(..., cleared=True)
 
 Importing this package is cheap: ``httpx`` is imported only when a client is used (``pip install
 "medlens[llm]"``).
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
     from medlens.llm import gate
     from medlens.llm.accounting import Accounting
     from medlens.llm.cache import LLMCache
-    from medlens.llm.client import AsyncLLMClient, LLMClient, LLMResponse
+    from medlens.llm.client import AsyncLLMClient, LLMClient
     from medlens.llm.dialects import classify_server
     from medlens.llm.endpoint import DIALECTS, Dialect, EndpointConfig, Locality
     from medlens.llm.errors import (
@@ -39,8 +44,9 @@ if TYPE_CHECKING:
         LLMTruncatedError,
         PHIGateError,
     )
-    from medlens.llm.gate import DeidentifiedText, Message, PromptText
+    from medlens.llm.gate import DeidentifiedText, ImagePart, Message, PromptText
     from medlens.llm.gbnf import schema_to_gbnf
+    from medlens.llm.responses import LLMResponse, LLMTextResponse
 
 __all__ = [
     "DIALECTS",
@@ -49,6 +55,7 @@ __all__ = [
     "DeidentifiedText",
     "Dialect",
     "EndpointConfig",
+    "ImagePart",
     "LLMCache",
     "LLMClient",
     "LLMConfigError",
@@ -57,6 +64,7 @@ __all__ = [
     "LLMInvalidJSONError",
     "LLMResponse",
     "LLMSchemaError",
+    "LLMTextResponse",
     "LLMTransportError",
     "LLMTruncatedError",
     "Locality",
@@ -73,7 +81,8 @@ _WHERE: dict[str, str] = {
     "LLMCache": "medlens.llm.cache",
     "AsyncLLMClient": "medlens.llm.client",
     "LLMClient": "medlens.llm.client",
-    "LLMResponse": "medlens.llm.client",
+    "LLMResponse": "medlens.llm.responses",
+    "LLMTextResponse": "medlens.llm.responses",
     "classify_server": "medlens.llm.dialects",
     "DIALECTS": "medlens.llm.endpoint",
     "Dialect": "medlens.llm.endpoint",
@@ -88,6 +97,7 @@ _WHERE: dict[str, str] = {
     "LLMTruncatedError": "medlens.llm.errors",
     "PHIGateError": "medlens.llm.errors",
     "DeidentifiedText": "medlens.llm.gate",
+    "ImagePart": "medlens.llm.gate",
     "Message": "medlens.llm.gate",
     "PromptText": "medlens.llm.gate",
     "schema_to_gbnf": "medlens.llm.gbnf",

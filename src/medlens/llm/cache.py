@@ -1,7 +1,9 @@
 """On-disk cache of validated LLM replies (stdlib ``sqlite3``), safe with concurrent writers.
 
 Key: sha256 over (model, prompt version, input hash, schema hash, dialect, temperature, seed), see
-:func:`cache_key`. Only replies that passed schema validation are stored; prompts are stored only as their hash.
+:func:`cache_key`. Images in the messages enter the input hash as the sha256 of their data URL, so the same image
+hits and any other image misses; neither the image nor the prompt is stored, only the key. Only replies that passed
+schema validation (or, for free text, the finish-reason check) are stored.
 Replies may quote the (de-identified or, for local endpoints, identifiable) document, so keep the cache file
 where the documents are allowed to be.
 
@@ -43,22 +45,47 @@ def stable_hash(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _keyed_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A wire message for hashing: image data URLs replaced by their sha256 (text-only messages unchanged)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return dict(message)
+    items: list[Any] = []
+    for item in content:
+        if isinstance(item, Mapping) and item.get("type") == "image_url":
+            url = str(item["image_url"]["url"])
+            items.append({"type": "image_url", "sha256": hashlib.sha256(url.encode("utf-8")).hexdigest()})
+        else:
+            items.append(item)
+    return {**message, "content": items}
+
+
 def cache_key(
     *,
     model: str,
     prompt_version: str,
-    messages: Sequence[Mapping[str, str]],
-    schema: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+    schema: Mapping[str, Any] | None,
     dialect: str,
     temperature: float,
     seed: int | None,
 ) -> str:
-    """The cache key of one request (sha256 hex)."""
+    """The cache key of one request (sha256 hex).
+
+    Args:
+        model: model name.
+        prompt_version: prompt template version.
+        messages: wire messages after the PHI gate (string content or content lists with images).
+        schema: the reply's JSON schema; None for a free-text request.
+        dialect: the dialect the request is made in.
+        temperature: sampling temperature.
+        seed: sampling seed.
+    """
     return stable_hash(
         {
             "model": model,
             "prompt_version": prompt_version,
-            "input": stable_hash([dict(m) for m in messages]),
+            "input": stable_hash([_keyed_message(m) for m in messages]),
             "schema": stable_hash(schema),
             "dialect": dialect,
             "temperature": temperature,

@@ -11,6 +11,10 @@ One call of :meth:`AsyncLLMClient.complete_json`:
 6. refuses a truncated reply (ML705), parses and repairs the JSON, validates it, and re-asks once with the error
    paths when it does not fit; then records usage and latency per task.
 
+:meth:`AsyncLLMClient.complete_text` is the unconstrained variant (free text, e.g. a vision model's short answer
+about an :class:`~medlens.llm.gate.ImagePart`): the same gate, dialect, cache, retries, ML705 on truncation and
+accounting, without schema, parsing or re-ask.
+
 Nothing here logs or raises with prompt, document or reply text.
 """
 
@@ -24,7 +28,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,10 +47,11 @@ from medlens.llm.errors import (
     LLMTransportError,
     LLMTruncatedError,
 )
-from medlens.llm.gate import Message, check_messages
+from medlens.llm.gate import Message, WireMessage, check_messages
+from medlens.llm.responses import LLMResponse, LLMTextResponse, Repair
 from medlens.llm.structured import InvalidOutput, OutputSchema, extract_json
 
-__all__ = ["RETRY_STATUSES", "AsyncLLMClient", "LLMClient", "LLMResponse", "Repair"]
+__all__ = ["RETRY_STATUSES", "AsyncLLMClient", "LLMClient", "LLMResponse", "LLMTextResponse", "Repair"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Retryable: request timeout, rate limit, server errors and gateways (RFC 9110 §15.5.9, §15.6; RFC 6585 §4).
 RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-Repair = Literal["none", "extracted", "reasked"]
 
 _REASK = (
     "Your previous reply does not fit the required JSON schema: {feedback} "
@@ -70,53 +74,9 @@ _PROBE_SCHEMA: dict[str, Any] = {
 _MessagesIn = Sequence[Message | Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
-class LLMResponse(Generic[T]):
-    """A validated structured reply.
-
-    Attributes:
-        parsed: the result: an instance of the pydantic model passed in, or the JSON value for a dict schema.
-        data: the reply's JSON value.
-        raw_text: the reply text as the model wrote it (of the accepted attempt).
-        finish_reason: the server's finish reason (``stop`` normally).
-        prompt_tokens: prompt tokens over all requests of this call (0 for a cache hit).
-        completion_tokens: completion tokens over all requests of this call (0 for a cache hit).
-        latency_s: wall time of the call, seconds.
-        cache_hit: served from the on-disk cache, without HTTP.
-        attempts: HTTP requests made (retries and the re-ask included; 0 for a cache hit).
-        repair: ``none`` (valid first time), ``extracted`` (fences or prose removed) or ``reasked``.
-        dialect: the dialect used.
-        endpoint: the endpoint's name.
-        model: the model name.
-        task: the task the call was made for.
-        prompt_version: the prompt template version.
-    """
-
-    parsed: T
-    data: Any
-    raw_text: str
-    finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    cache_hit: bool
-    attempts: int
-    repair: Repair
-    dialect: Dialect
-    endpoint: str
-    model: str
-    task: str
-    prompt_version: str
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-
 @dataclass
 class _Call:
-    """Mutable bookkeeping of one complete_json call."""
+    """Mutable bookkeeping of one complete_json / complete_text call."""
 
     task: str
     attempts: int = 0
@@ -296,11 +256,22 @@ class AsyncLLMClient:
     # -- one HTTP exchange with retries --------------------------------------------------------------------
 
     async def _chat(
-        self, call: _Call, dialect: Dialect, wire: list[dict[str, str]], out: OutputSchema[Any], max_tokens: int | None
+        self,
+        call: _Call,
+        dialect: Dialect,
+        wire: Sequence[WireMessage],
+        out: OutputSchema[Any] | None,
+        max_tokens: int | None,
     ) -> ChatReply:
+        """One request (``out=None``: unconstrained), retried per the endpoint's policy."""
         ep = self.endpoint
         req = build_request(
-            dialect, endpoint=ep, messages=wire, schema=out.json_schema, schema_name=out.name, max_tokens=max_tokens
+            dialect,
+            endpoint=ep,
+            messages=wire,
+            schema=out.json_schema if out is not None else None,
+            schema_name=out.name if out is not None else "result",
+            max_tokens=max_tokens,
         )
         for retry in range(ep.max_retries + 1):
             error: LLMError
@@ -359,6 +330,27 @@ class AsyncLLMClient:
             )
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _gate(self, messages: _MessagesIn, method: str) -> list[WireMessage]:
+        """The PHI gate (before any I/O) and the wire messages."""
+        wire = check_messages(messages, remote=self.endpoint.locality == "remote", endpoint=self.endpoint.name)
+        if not wire:
+            raise LLMConfigError(f"{method} needs at least one message", code="ML707")
+        return wire
+
+    def _failed(self, call: _Call, started: float, exc: LLMError) -> None:
+        """Account and log a failed call (code and request count only)."""
+        self.accounting.record(
+            call.task,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=time.perf_counter() - started,
+            attempts=call.attempts,
+            error=True,
+        )
+        log.warning(
+            "endpoint %s task %s: failed with %s after %d request(s)", *self._ids(call.task), exc.code, call.attempts
+        )
 
     def _check_finish(self, reply: ChatReply, call: _Call) -> None:
         if reply.finish_reason == "length":
@@ -426,9 +418,7 @@ class AsyncLLMClient:
         """
         started = time.perf_counter()
         out: OutputSchema[Any] = OutputSchema(schema, name=schema_name)
-        wire = check_messages(messages, remote=self.endpoint.locality == "remote", endpoint=self.endpoint.name)
-        if not wire:
-            raise LLMConfigError("complete_json needs at least one message", code="ML707")
+        wire = self._gate(messages, "complete_json")
         dialect = await self.dialect()
         call = _Call(task=task)
         key = None
@@ -471,18 +461,7 @@ class AsyncLLMClient:
         try:
             reply, data, parsed, repair = await self._complete(call, dialect, wire, out, max_tokens)
         except LLMError as exc:
-            latency = time.perf_counter() - started
-            self.accounting.record(
-                task,
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens,
-                latency_s=latency,
-                attempts=call.attempts,
-                error=True,
-            )
-            log.warning(
-                "endpoint %s task %s: failed with %s after %d request(s)", *self._ids(task), exc.code, call.attempts
-            )
+            self._failed(call, started, exc)
             raise
         latency = time.perf_counter() - started
         if self.cache is not None and key is not None:
@@ -530,11 +509,116 @@ class AsyncLLMClient:
             prompt_version=prompt_version,
         )
 
+    async def complete_text(
+        self,
+        messages: _MessagesIn,
+        *,
+        task: str,
+        prompt_version: str,
+        max_tokens: int | None = None,
+    ) -> LLMTextResponse:
+        """Ask for a free-text reply: no schema, no parsing, no re-ask.
+
+        Same PHI gate (images included: a remote endpoint needs ``ImagePart(cleared=True)``), dialect, cache, retries
+        and accounting as :meth:`complete_json`; the request carries no output constraint in any dialect.
+
+        Args:
+            messages: :class:`~medlens.llm.gate.Message` objects (text and image parts) or ``{"role", "content"}``
+                mappings (document text: ``local`` endpoints only).
+            task: task name for accounting and logs, e.g. ``imaging.vqa``.
+            prompt_version: version of the prompt template (part of the cache key).
+            max_tokens: completion token limit for this call; the endpoint's when None.
+
+        Returns:
+            The reply text with usage, latency and cache information.
+
+        Raises:
+            PHIGateError: ML706 before any I/O. LLMTransportError: ML701. LLMHTTPStatusError: ML702.
+            LLMInvalidJSONError: ML703 when the response is not a chat completion with text content.
+            LLMTruncatedError: ML705 when ``finish_reason == "length"``. LLMConfigError: ML707.
+        """
+        started = time.perf_counter()
+        wire = self._gate(messages, "complete_text")
+        dialect = await self.dialect()
+        call = _Call(task=task)
+        key = None
+        if self.cache is not None:
+            key = cache_key(
+                model=self.endpoint.model,
+                prompt_version=prompt_version,
+                messages=wire,
+                schema=None,
+                # without a schema only Ollama's native route differs on the wire; all others send the same request
+                dialect="text:ollama" if dialect == "ollama_format" else "text:openai",
+                temperature=self.endpoint.temperature,
+                seed=self.endpoint.seed,
+            )
+            hit = self.cache.get(key)
+            if hit is not None:
+                latency = time.perf_counter() - started
+                self.accounting.record(task, latency_s=latency, cache_hit=True)
+                return LLMTextResponse(
+                    text=hit.raw_text,
+                    finish_reason=hit.finish_reason,
+                    prompt_tokens=0,
+                    completion_tokens=0,
+                    latency_s=latency,
+                    cache_hit=True,
+                    attempts=0,
+                    dialect=dialect,
+                    endpoint=self.endpoint.name,
+                    model=self.endpoint.model,
+                    task=task,
+                    prompt_version=prompt_version,
+                )
+        try:
+            reply = await self._chat(call, dialect, wire, None, max_tokens)
+            self._check_finish(reply, call)
+        except LLMError as exc:
+            self._failed(call, started, exc)
+            raise
+        latency = time.perf_counter() - started
+        if self.cache is not None and key is not None:
+            self.cache.put(
+                key,
+                CachedReply(
+                    raw_text=reply.content,
+                    data=None,
+                    finish_reason=reply.finish_reason,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                ),
+                model=self.endpoint.model,
+                prompt_version=prompt_version,
+            )
+        self.accounting.record(
+            task,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=latency,
+            attempts=call.attempts,
+        )
+        log.debug("endpoint %s task %s: text ok in %.3f s, %d request(s)", *self._ids(task), latency, call.attempts)
+        return LLMTextResponse(
+            text=reply.content,
+            finish_reason=reply.finish_reason,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=latency,
+            cache_hit=False,
+            attempts=call.attempts,
+            dialect=dialect,
+            endpoint=self.endpoint.name,
+            model=self.endpoint.model,
+            task=task,
+            prompt_version=prompt_version,
+        )
+
     def _ids(self, task: str) -> tuple[str, str]:
         return self.endpoint.name, task
 
     async def _complete(
-        self, call: _Call, dialect: Dialect, wire: list[dict[str, str]], out: OutputSchema[Any], max_tokens: int | None
+        self, call: _Call, dialect: Dialect, wire: list[WireMessage], out: OutputSchema[Any], max_tokens: int | None
     ) -> tuple[ChatReply, Any, Any, Repair]:
         reply = await self._chat(call, dialect, wire, out, max_tokens)
         self._check_finish(reply, call)
@@ -675,6 +759,19 @@ class LLMClient:
                 schema_name=schema_name,
                 max_tokens=max_tokens,
             )
+        )
+
+    def complete_text(
+        self,
+        messages: _MessagesIn,
+        *,
+        task: str,
+        prompt_version: str,
+        max_tokens: int | None = None,
+    ) -> LLMTextResponse:
+        """Synchronous :meth:`AsyncLLMClient.complete_text` (same arguments, result and errors)."""
+        return self._run(
+            self.async_client.complete_text(messages, task=task, prompt_version=prompt_version, max_tokens=max_tokens)
         )
 
     def close(self) -> None:

@@ -14,6 +14,11 @@ prompt_only                no constraint; the schema is appended to the last use
                            validated, repaired and re-asked once
 =========================  ==================================================================================
 
+Messages with images arrive from the PHI gate as OpenAI content lists (text and ``image_url`` parts): the OpenAI-style
+dialects send them as they are; ``ollama_format`` sends the text as ``content`` and the images as the message's
+``images`` (base64, Ollama's native form); ``prompt_only`` appends its instruction to the last text part.
+With ``schema=None`` (:meth:`medlens.llm.client.AsyncLLMClient.complete_text`) no constraint is added in any dialect.
+
 Auto-detection (:func:`classify_server`) reads ``GET /models`` (``owned_by``) and the ``Server`` header; the
 client falls back to a one-token probe of ``openai_json_schema`` and then to ``prompt_only``.
 """
@@ -134,40 +139,89 @@ def _ollama_url(base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path + "/api/chat", "", ""))
 
 
+def _copy(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a wire message that can be edited without touching the caller's (content lists included)."""
+    out = dict(message)
+    if isinstance(out.get("content"), list):
+        out["content"] = [dict(item) for item in out["content"]]
+    return out
+
+
+def _ollama_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A wire message in Ollama's native form: text ``content`` plus base64 ``images`` (no data-URL prefix)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return dict(message)
+    texts: list[str] = []
+    images: list[str] = []
+    for item in content:
+        if item.get("type") == "image_url":
+            url = str(item["image_url"]["url"])
+            images.append(url.split(",", 1)[1] if url.startswith("data:") else url)
+        else:
+            texts.append(str(item.get("text", "")))
+    return {**message, "content": "".join(texts), "images": images}
+
+
+def _append_instruction(message: dict[str, Any], instruction: str) -> None:
+    """Append ``instruction`` to the message's text (its last text part when content is a list)."""
+    content = message["content"]
+    if not isinstance(content, list):
+        message["content"] = content + instruction
+        return
+    for item in reversed(content):
+        if item.get("type") == "text":
+            item["text"] = item.get("text", "") + instruction
+            return
+    content.append({"type": "text", "text": instruction.lstrip()})
+
+
 def build_request(
     dialect: Dialect,
     *,
     endpoint: EndpointConfig,
-    messages: Sequence[Mapping[str, str]],
-    schema: Mapping[str, Any],
-    schema_name: str,
+    messages: Sequence[Mapping[str, Any]],
+    schema: Mapping[str, Any] | None,
+    schema_name: str = "result",
     max_tokens: int | None = None,
 ) -> ChatRequest:
-    """Build the request for one chat completion constrained to ``schema``.
+    """Build the request for one chat completion constrained to ``schema`` (or unconstrained when None).
 
     Args:
         dialect: a concrete dialect (not ``auto``).
         endpoint: the endpoint (URL, model, temperature, seed, token limit).
-        messages: wire messages ``{"role", "content"}`` that passed the PHI gate.
-        schema: the JSON schema of the reply.
+        messages: wire messages ``{"role", "content"}`` that passed the PHI gate; content is a string or an
+            OpenAI content list with image parts. Never modified.
+        schema: the JSON schema of the reply; None for free text (no constraint, no instruction).
         schema_name: name sent with ``openai_json_schema`` (``[a-zA-Z0-9_-]``, at most 64 characters).
         max_tokens: completion token limit; the endpoint's when None.
 
     Raises:
         LLMConfigError: ML707 for ``auto`` or an unknown dialect.
     """
+    if dialect not in CONSTRAINED_DIALECTS and dialect != "prompt_only":
+        raise LLMConfigError(f"cannot build a request for dialect {dialect!r}; resolve 'auto' first", code="ML707")
     limit = max_tokens if max_tokens is not None else endpoint.max_tokens
-    msgs = [dict(m) for m in messages]
     if dialect == "ollama_format":
         options: dict[str, Any] = {"temperature": endpoint.temperature, "num_predict": limit}
         if endpoint.seed is not None:
             options["seed"] = endpoint.seed
-        body = {"model": endpoint.model, "messages": msgs, "stream": False, "format": dict(schema), "options": options}
+        body = {
+            "model": endpoint.model,
+            "messages": [_ollama_message(m) for m in messages],
+            "stream": False,
+            "options": options,
+        }
+        if schema is not None:
+            body["format"] = dict(schema)
         return ChatRequest(url=_ollama_url(endpoint.base_url), body=body)
+    msgs = [_copy(m) for m in messages]
     body = {"model": endpoint.model, "messages": msgs, "temperature": endpoint.temperature, "max_tokens": limit}
     if endpoint.seed is not None:
         body["seed"] = endpoint.seed
-    if dialect == "openai_json_schema":
+    if schema is None:
+        pass  # free text: no constraint in any dialect
+    elif dialect == "openai_json_schema":
         name = "".join(c if c.isalnum() or c in "_-" else "_" for c in schema_name)[:64] or "result"
         body["response_format"] = {
             "type": "json_schema",
@@ -179,15 +233,13 @@ def build_request(
         body["response_format"] = {"type": "json_object", "schema": dict(schema)}
     elif dialect == "llamacpp_grammar":
         body["grammar"] = schema_to_gbnf(schema)
-    elif dialect == "prompt_only":
+    else:  # prompt_only
         for i in range(len(msgs) - 1, -1, -1):
             if msgs[i]["role"] == "user":
-                msgs[i]["content"] += schema_instruction(schema)
+                _append_instruction(msgs[i], schema_instruction(schema))
                 break
         else:
             msgs.append({"role": "user", "content": schema_instruction(schema).lstrip()})
-    else:
-        raise LLMConfigError(f"cannot build a request for dialect {dialect!r}; resolve 'auto' first", code="ML707")
     return ChatRequest(url=endpoint.base_url + "/chat/completions", body=body)
 
 

@@ -6,15 +6,21 @@ Messages are built from typed parts:
   one (it calls :meth:`medlens.safety.deid.Deidentifier.deidentify` and keeps the de-identifier's version);
 * :class:`PromptText` with ``trusted_template=True`` — the prompt's own wording, marked by the prompt builder
   (:func:`template`);
+* :class:`ImagePart` — a rendered image (PNG or JPEG bytes); it goes to a remote endpoint only with
+  ``cleared=True``, the caller's attestation that burned-in annotations were removed or checked (pixels can carry
+  names, dates and accession numbers; ``medlens.safety.deid.dicom`` lists such images for review);
 * anything else (a plain ``str``, a :class:`PromptText` without the mark) counts as identifiable document text.
 
 :func:`check_messages` turns messages into wire form and raises :class:`~medlens.llm.errors.PHIGateError` (ML706)
-when a remote endpoint would receive a part of the last kind. The client calls it before any cache or network
+when a remote endpoint would receive a part of the last kind or an image that was not cleared. A message with image
+parts becomes an OpenAI content list (``[{"type": "text", ...}, {"type": "image_url", ...}]``); a text-only message
+keeps a plain string content. The client calls it before any cache or network
 I/O, so a refused request never leaves the process. Errors and ``repr`` never show the text itself.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,17 +34,25 @@ if TYPE_CHECKING:
     from medlens.safety.deid import Deidentifier, DeidMode
 
 __all__ = [
+    "IMAGE_MEDIA_TYPES",
     "DeidentifiedText",
+    "ImagePart",
     "Message",
     "PromptPart",
     "PromptText",
     "Role",
+    "WireMessage",
     "check_messages",
     "deidentify",
     "template",
 ]
 
 Role = Literal["system", "user", "assistant"]
+#: A message as sent: ``{"role": str, "content": str | list[content part]}`` (OpenAI chat format).
+WireMessage = dict[str, Any]
+ImageMediaType = Literal["image/png", "image/jpeg"]
+#: Media types an :class:`ImagePart` may carry, with the leading bytes ("magic number") each must start with.
+IMAGE_MEDIA_TYPES: dict[str, bytes] = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 _MINT = object()  # only this module holds it, so only deidentify() can construct a DeidentifiedText
 
@@ -119,16 +133,54 @@ class PromptText(BaseModel):
         return self.__repr__()
 
 
-PromptPart = PromptText | DeidentifiedText | str
+class ImagePart(BaseModel):
+    """A rendered image in a user message (e.g. ``imaging.vqa.render_png`` output).
+
+    Only rendered pixels are sent, never a DICOM or other file whose header may hold identifiers: the gate checks
+    that the bytes start with the magic number of ``media_type``. ``repr`` shows the size and a digest prefix, never
+    the bytes.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    png: bytes = Field(strict=True, description="The encoded image bytes (PNG unless media_type says otherwise).")
+    media_type: ImageMediaType = Field(default="image/png", description="MIME type of the bytes.")
+    cleared: bool = Field(
+        default=False,
+        description="Caller's attestation that burned-in annotations were removed or checked; required for a "
+        "remote endpoint.",
+    )
+
+    def sha256(self) -> str:
+        """sha256 hex digest of the image bytes (cache keys, audit)."""
+        return hashlib.sha256(self.png).hexdigest()
+
+    def data_url(self) -> str:
+        """The image as a ``data:<media type>;base64,...`` URL."""
+        return f"data:{self.media_type};base64," + base64.b64encode(self.png).decode("ascii")
+
+    def __repr__(self) -> str:
+        return (
+            f"ImagePart(media_type={self.media_type!r}, bytes={len(self.png)}, sha256={self.sha256()[:12]}, "
+            f"cleared={self.cleared})"
+        )
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+
+PromptPart = PromptText | DeidentifiedText | ImagePart | str
 
 
 class Message(BaseModel):
-    """One chat message made of typed parts, joined without separators on the wire."""
+    """One chat message made of typed parts; adjacent text parts are joined without separators on the wire."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     role: Role = Field(description="Chat role.")
-    parts: tuple[PromptText | DeidentifiedText | str, ...] = Field(description="Text parts, in order.")
+    parts: tuple[PromptText | DeidentifiedText | ImagePart | str, ...] = Field(
+        description="Text and image parts, in order."
+    )
 
     @classmethod
     def of(cls, role: Role, *parts: PromptPart) -> Message:
@@ -186,6 +238,23 @@ def deidentify(deidentifier: Deidentifier, document: Document, mode: DeidMode = 
     )
 
 
+def _image_item(part: ImagePart, *, remote: bool, where: str) -> dict[str, Any]:
+    if remote and not part.cleared:
+        raise PHIGateError(
+            f"{where}: image not cleared; images may carry burned-in identifiers, so a remote endpoint receives one "
+            "only as ImagePart(..., cleared=True) after burned-in annotations were removed or checked (or use a "
+            "local endpoint)",
+            code="ML706",
+        )
+    if not part.png.startswith(IMAGE_MEDIA_TYPES[part.media_type]):
+        raise PHIGateError(
+            f"{where}: the image bytes are not {part.media_type}; only rendered images are sent (e.g. "
+            "imaging.vqa.render_png), never DICOM or other files whose headers may hold identifiers",
+            code="ML706",
+        )
+    return {"type": "image_url", "image_url": {"url": part.data_url()}}
+
+
 def _part_text(part: object, *, remote: bool, where: str) -> str:
     if isinstance(part, DeidentifiedText):
         if not part.intact():
@@ -210,10 +279,35 @@ def _part_text(part: object, *, remote: bool, where: str) -> str:
     raise PHIGateError(f"{where}: unsupported part type {type(part).__name__}", code="ML706")
 
 
+def _content(parts: Sequence[object], *, role: str, remote: bool, where: str) -> str | list[dict[str, Any]]:
+    """Wire content: a string for text-only parts, else a content list (adjacent text parts merged)."""
+    if not any(isinstance(p, ImagePart) for p in parts):
+        return "".join(_part_text(p, remote=remote, where=f"{where}, part {j}") for j, p in enumerate(parts))
+    if role != "user":
+        raise PHIGateError(f"{where}: image parts are only allowed in a user message, not {role!r}", code="ML706")
+    items: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for j, part in enumerate(parts):
+        if isinstance(part, ImagePart):
+            if texts:
+                items.append({"type": "text", "text": "".join(texts)})
+                texts = []
+            items.append(_image_item(part, remote=remote, where=f"{where}, part {j}"))
+        else:
+            texts.append(_part_text(part, remote=remote, where=f"{where}, part {j}"))
+    if texts:
+        items.append({"type": "text", "text": "".join(texts)})
+    return items
+
+
 def check_messages(
     messages: Iterable[Message | Mapping[str, Any]], *, remote: bool, endpoint: str = "endpoint"
-) -> list[dict[str, str]]:
+) -> list[WireMessage]:
     """Check messages against the gate and return them in OpenAI wire form (``{"role", "content"}``).
+
+    A text-only message gets string content (its parts joined without separators); a message with
+    :class:`ImagePart` parts gets a content list, ``[{"type": "text", "text": ...}, {"type": "image_url",
+    "image_url": {"url": "data:image/png;base64,..."}}]`` in part order, adjacent text parts merged.
 
     A mapping ``{"role": ..., "content": str}`` is accepted and its content counts as document text (so only a
     local endpoint takes it).
@@ -225,9 +319,10 @@ def check_messages(
 
     Raises:
         PHIGateError: ML706 naming the message and part index (never the text) when a remote endpoint would
-            receive text that did not pass de-identification.
+            receive text that did not pass de-identification or an image without ``cleared=True``; also for image
+            bytes that do not match their media type or an image outside a user message (any endpoint).
     """
-    wire: list[dict[str, str]] = []
+    wire: list[WireMessage] = []
     for i, message in enumerate(messages):
         parts: Sequence[object]
         if isinstance(message, Message):
@@ -243,9 +338,10 @@ def check_messages(
             raise PHIGateError(
                 f"endpoint {endpoint!r}, message {i}: unsupported type {type(message).__name__}", code="ML706"
             )
-        texts = [
-            _part_text(p, remote=remote, where=f"endpoint {endpoint!r}, message {i}, part {j}")
-            for j, p in enumerate(parts)
-        ]
-        wire.append({"role": role, "content": "".join(texts)})
+        wire.append(
+            {
+                "role": role,
+                "content": _content(parts, role=role, remote=remote, where=f"endpoint {endpoint!r}, message {i}"),
+            }
+        )
     return wire
