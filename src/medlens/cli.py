@@ -367,7 +367,7 @@ def segment(
         from medlens.imaging.cli_support import segment_command
     except ImportError as exc:  # pragma: no cover - depends on the environment
         err.print(
-            f"[red]error[/] ML501 segmentation needs the imaging extra: pip install 'medlens[imaging]' ({exc.name})"
+            f"[red]error[/] ML501 segmentation needs the imaging extra: pip install 'medlens\\[imaging]' ({exc.name})"
         )
         raise typer.Exit(code=2) from exc
     try:
@@ -427,7 +427,9 @@ def serve(
     try:
         from medlens.server.app import run as run_server
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        err.print(f"[red]error[/] ML501 the service needs the server extra: pip install 'medlens[server]' ({exc.name})")
+        err.print(
+            f"[red]error[/] ML501 the service needs the server extra: pip install 'medlens\\[server]' ({exc.name})"
+        )
         raise typer.Exit(code=2) from exc
     run_server(host=host, port=port, db_url=db)
 

@@ -31,8 +31,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import BaseModel
+
+from medlens.core.errors import MissingDependencyError
+
+try:
+    import httpx
+except ImportError as exc:  # the llm extra is not installed
+    raise MissingDependencyError('the LLM client needs httpx: pip install "medlens[llm]"', code="ML501") from exc
 
 from medlens.llm.accounting import Accounting
 from medlens.llm.cache import CachedReply, LLMCache, cache_key
