@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from medlens.core.config import load_config
@@ -54,7 +55,7 @@ def _stdout() -> Console:
 
 
 def _fail(exc: MedlensError) -> typer.Exit:
-    err.print(f"[red]error[/] {exc}")
+    err.print(f"[red]error[/] {escape(str(exc))}")
     return typer.Exit(code=2)
 
 
@@ -172,7 +173,7 @@ def assertion(
     try:
         lines = sys.stdin if str(input_path) == "-" else input_path.open(encoding="utf-8")
     except OSError as exc:
-        err.print(f"[red]error[/] [ML108] {input_path}: cannot open ({exc.strerror})")
+        err.print(f"[red]error[/] {escape(f'[ML108] {input_path}: cannot open ({exc.strerror})')}")
         raise typer.Exit(code=2) from exc
     failed = 0
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
@@ -393,7 +394,7 @@ def segment(
         )
     err.print(table)
     for u in summary.unsupported:
-        err.print(f"[yellow]{u.prompt}[/]: {u.answer}")
+        err.print(f"[yellow]{escape(u.prompt)}[/]: {escape(u.answer)}")
     err.print(
         f"{len(summary.structures)} structure(s), {len(summary.files)} file(s) in {summary.seconds:.1f} s -> {out}"
     )

@@ -40,3 +40,15 @@ def test_llm_client_without_httpx_is_ml501() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ML501")
     assert "medlens[llm]" in proc.stdout
+
+
+def test_llm_backend_without_httpx_names_the_extra(tmp_path) -> None:
+    config = tmp_path / "llm.toml"
+    config.write_text(
+        '[task_options."notes.extract".endpoint]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nlocality = "local"\n'
+    )
+    argv = ["medlens", "run", "--config", str(config), "--backend", "notes.extract=llm", "--out", str(tmp_path / "o")]
+    proc = _run(("httpx",), f"from medlens.cli import main\nsys.argv = {argv!r}\nmain()")
+    assert proc.returncode == 2
+    assert "medlens[llm]" in proc.stderr
+    assert "Traceback" not in proc.stderr
