@@ -344,6 +344,41 @@ class AsyncLLMClient:
             raise LLMConfigError(f"{method} needs at least one message", code="ML707")
         return wire
 
+    def _settle(
+        self,
+        call: _Call,
+        started: float,
+        key: str | None,
+        reply: ChatReply,
+        data: Any,
+        *,
+        task: str,
+        prompt_version: str,
+    ) -> float:
+        """Cache a successful reply and account for it; return the call's latency in seconds."""
+        latency = time.perf_counter() - started
+        if self.cache is not None and key is not None:
+            self.cache.put(
+                key,
+                CachedReply(
+                    raw_text=reply.content,
+                    data=data,
+                    finish_reason=reply.finish_reason,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                ),
+                model=self.endpoint.model,
+                prompt_version=prompt_version,
+            )
+        self.accounting.record(
+            task,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            latency_s=latency,
+            attempts=call.attempts,
+        )
+        return latency
+
     def _failed(self, call: _Call, started: float, exc: LLMError) -> None:
         """Account and log a failed call (code and request count only)."""
         self.accounting.record(
@@ -469,27 +504,7 @@ class AsyncLLMClient:
         except LLMError as exc:
             self._failed(call, started, exc)
             raise
-        latency = time.perf_counter() - started
-        if self.cache is not None and key is not None:
-            self.cache.put(
-                key,
-                CachedReply(
-                    raw_text=reply.content,
-                    data=data,
-                    finish_reason=reply.finish_reason,
-                    prompt_tokens=call.prompt_tokens,
-                    completion_tokens=call.completion_tokens,
-                ),
-                model=self.endpoint.model,
-                prompt_version=prompt_version,
-            )
-        self.accounting.record(
-            task,
-            prompt_tokens=call.prompt_tokens,
-            completion_tokens=call.completion_tokens,
-            latency_s=latency,
-            attempts=call.attempts,
-        )
+        latency = self._settle(call, started, key, reply, data, task=task, prompt_version=prompt_version)
         log.debug(
             "endpoint %s task %s: ok in %.3f s, %d request(s), repair=%s",
             *self._ids(task),
@@ -583,27 +598,7 @@ class AsyncLLMClient:
         except LLMError as exc:
             self._failed(call, started, exc)
             raise
-        latency = time.perf_counter() - started
-        if self.cache is not None and key is not None:
-            self.cache.put(
-                key,
-                CachedReply(
-                    raw_text=reply.content,
-                    data=None,
-                    finish_reason=reply.finish_reason,
-                    prompt_tokens=call.prompt_tokens,
-                    completion_tokens=call.completion_tokens,
-                ),
-                model=self.endpoint.model,
-                prompt_version=prompt_version,
-            )
-        self.accounting.record(
-            task,
-            prompt_tokens=call.prompt_tokens,
-            completion_tokens=call.completion_tokens,
-            latency_s=latency,
-            attempts=call.attempts,
-        )
+        latency = self._settle(call, started, key, reply, None, task=task, prompt_version=prompt_version)
         log.debug("endpoint %s task %s: text ok in %.3f s, %d request(s)", *self._ids(task), latency, call.attempts)
         return LLMTextResponse(
             text=reply.content,
