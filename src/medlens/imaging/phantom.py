@@ -75,6 +75,7 @@ def write_dicom_series(
     *,
     body_part: str = "CHEST",
     contrast_agent: str | None = None,
+    blank_sop_class: bool = False,
 ) -> list[Path]:
     """Write an axial (``direction`` = identity) CT volume as a synthetic single-frame DICOM CT series.
 
@@ -86,6 +87,8 @@ def write_dicom_series(
         folder: Existing folder for the files ``0.dcm``, ``1.dcm``...
         body_part: BodyPartExamined value.
         contrast_agent: ContrastBolusAgent value, or None to leave the Contrast/Bolus module out.
+        blank_sop_class: leave SOPClassUID blank in the dataset (only the file meta has it), a defect seen in real
+            anonymised series.
 
     Returns:
         The written files in slice order.
@@ -103,7 +106,7 @@ def write_dicom_series(
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         path = out_dir / f"{k}.dcm"
         ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID = CTImageStorage
+        ds.SOPClassUID = "" if blank_sop_class else CTImageStorage
         ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
         ds.Modality = "CT"
