@@ -1,7 +1,7 @@
 """Every name medlens registers, in one place, by dotted path (imported only when used).
 
-``tests/test_registry.py`` snapshots these names: a name that vanishes or changes fails the build. Once released, a
-name's behaviour never changes; add ``...v2`` instead.
+``tests/core/test_core_registry.py`` snapshots these names (``registry_contents.json``): a name that vanishes or
+changes fails the build. Once released, a name's behaviour never changes; add ``...v2`` instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ __all__ = ["register_all"]
 _done = False
 
 
+def _task(spec: TaskSpec) -> None:
+    """Register a task under its full name and its alias."""
+    tasks.register(spec.name, spec, alias=spec.alias)
+
+
 def register_all() -> None:
     """Register the built-in tasks, readers and writers (idempotent)."""
     global _done
@@ -20,8 +25,7 @@ def register_all() -> None:
         return
     _done = True
 
-    tasks.register(
-        "medlens.task.notes.extract.v1",
+    _task(
         TaskSpec(
             name="medlens.task.notes.extract.v1",
             alias="notes.extract",
@@ -34,12 +38,10 @@ def register_all() -> None:
             result="medlens.notes.llm:NotesExtractLLMResult",
             kinds=("note", "radiology", "pathology", "dialogue", "other"),
             card="medlens.notes:CARD.md",
-        ),
-        alias="notes.extract",
+        )
     )
 
-    tasks.register(
-        "medlens.task.radiology.labels.v1",
+    _task(
         TaskSpec(
             name="medlens.task.radiology.labels.v1",
             alias="radiology.labels",
@@ -54,12 +56,10 @@ def register_all() -> None:
             # "note": JSONL or text without a kind defaults to note; asking for the task should still run it.
             kinds=("radiology", "note", "other"),
             card="medlens.radiology:CARD.md",
-        ),
-        alias="radiology.labels",
+        )
     )
 
-    tasks.register(
-        "medlens.task.radiology.findings.v1",
+    _task(
         TaskSpec(
             name="medlens.task.radiology.findings.v1",
             alias="radiology.findings",
@@ -69,11 +69,9 @@ def register_all() -> None:
             result="medlens.radiology.findings_schema:RadiologyFindingsResult",
             kinds=("radiology", "note", "other"),
             card="medlens.radiology:CARD.md",
-        ),
-        alias="radiology.findings",
+        )
     )
-    tasks.register(
-        "medlens.task.radiology.impression.v1",
+    _task(
         TaskSpec(
             name="medlens.task.radiology.impression.v1",
             alias="radiology.impression",
@@ -82,11 +80,9 @@ def register_all() -> None:
             result="medlens.radiology.impression_schema:RadiologyImpressionResult",
             kinds=("radiology", "note", "other"),
             card="medlens.radiology:CARD.md",
-        ),
-        alias="radiology.impression",
+        )
     )
-    tasks.register(
-        "medlens.task.pathology.extract.v1",
+    _task(
         TaskSpec(
             name="medlens.task.pathology.extract.v1",
             alias="pathology.extract",
@@ -100,11 +96,9 @@ def register_all() -> None:
             result="medlens.pathology.llm:PathologyExtractLLMResult",
             kinds=("pathology", "note", "other"),
             card="medlens.pathology:CARD.md",
-        ),
-        alias="pathology.extract",
+        )
     )
-    tasks.register(
-        "medlens.task.pathology.stage.v1",
+    _task(
         TaskSpec(
             name="medlens.task.pathology.stage.v1",
             alias="pathology.stage",
@@ -114,11 +108,9 @@ def register_all() -> None:
             result="medlens.pathology.stage_schema:PathologyStageResult",
             kinds=("pathology", "note", "other"),
             card="medlens.pathology:CARD.md",
-        ),
-        alias="pathology.stage",
+        )
     )
-    tasks.register(
-        "medlens.task.pathology.synoptic.v1",
+    _task(
         TaskSpec(
             name="medlens.task.pathology.synoptic.v1",
             alias="pathology.synoptic",
@@ -128,8 +120,7 @@ def register_all() -> None:
             result="medlens.pathology.synoptic:PathologySynopticResult",
             kinds=("pathology", "note", "other"),
             card="medlens.pathology:CARD.md",
-        ),
-        alias="pathology.synoptic",
+        )
     )
 
     readers.register("medlens.reader.text.v1", "medlens.io.readers:read_text", alias="text")
