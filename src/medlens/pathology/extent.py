@@ -29,6 +29,7 @@ from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Claim, Evidence
 from medlens.pathology.schema import PathologySection
 from medlens.pathology.sections import SECTION_RANK, ReportLayout, report_layout
+from medlens.pathology.wordkey import phrase_alternation
 
 if TYPE_CHECKING:
     from medlens.text.context import ContextEngine
@@ -115,20 +116,14 @@ def load_extent_lexicon() -> ExtentLexicon:
     return load_yaml_lexicon("medlens.pathology", "extent.yaml", ExtentLexicon)
 
 
-def _alternation(phrases: Iterable[str]) -> str:
-    """Regex alternation of phrases, longest first, any whitespace run between words."""
-    unique = sorted(set(phrases), key=len, reverse=True)
-    return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in unique)
-
-
 def _words_rx(phrases: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\w)(?:{_alternation(phrases)})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?<!\w)(?:{phrase_alternation(phrases)})(?!\w)", re.IGNORECASE)
 
 
 def _ending_rx(phrases: Iterable[str], *, joiners: bool = False) -> re.Pattern[str]:
     """Phrases ending right before the search end ('the' may follow; with ``joiners``, up to 3 of into/in/to/the/of)."""
     tail = r"(?:(?:into|in|to|the|of)\s+){0,3}" if joiners else r"(?:the\s+)?"
-    return re.compile(rf"(?<!\w)(?:{_alternation(phrases)})\s+{tail}\Z", re.IGNORECASE)
+    return re.compile(rf"(?<!\w)(?:{phrase_alternation(phrases)})\s+{tail}\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +172,9 @@ def _compiled() -> _Compiled:
         key_of=key_of,
         cues=_words_rx(lex.cues_before),
         strict_cues={s.key: _words_rx(s.cues) for s in lex.structures if s.cues},
-        cue_after=re.compile(rf"\s*[:\-]?\s*(?:{_alternation(lex.cues_after)})(?!\w)", re.IGNORECASE),
+        cue_after=re.compile(rf"\s*[:\-]?\s*(?:{phrase_alternation(lex.cues_after)})(?!\w)", re.IGNORECASE),
         blocker=_words_rx(lex.blockers),
-        not_after=re.compile(rf"\s*[:,\-]?\s*(?:{_alternation(lex.not_after)})(?!\w)", re.IGNORECASE),
+        not_after=re.compile(rf"\s*[:,\-]?\s*(?:{phrase_alternation(lex.not_after)})(?!\w)", re.IGNORECASE),
         absent_after=_words_rx(lex.absent_after),
         limit=_ending_rx(lex.limit_before),
         refiners={k: tuple(v) for k, v in refiners.items()},

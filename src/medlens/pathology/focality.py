@@ -26,6 +26,7 @@ from medlens.core.lexicon import load_yaml_lexicon
 from medlens.core.types import Claim, Evidence
 from medlens.pathology.schema import PathologySection
 from medlens.pathology.sections import SECTION_RANK, ReportLayout, report_layout
+from medlens.pathology.wordkey import phrase_alternation, phrase_pattern
 
 __all__ = ["FocalityFinding", "FocalityLexicon", "find_focality", "load_focality_lexicon", "select_focality"]
 
@@ -72,16 +73,6 @@ def load_focality_lexicon() -> FocalityLexicon:
     return load_yaml_lexicon("medlens.pathology", "focality.yaml", FocalityLexicon)
 
 
-def _alternation(phrases: Iterable[str]) -> str:
-    unique = sorted(set(phrases), key=len, reverse=True)
-    return "|".join(_words(p) for p in unique)
-
-
-def _words(phrase: str) -> str:
-    """Regex of a phrase: any whitespace run between words, optional whitespace around a colon."""
-    return r"\s*:\s*".join(r"\s+".join(re.escape(w) for w in part.split()) for part in phrase.split(":"))
-
-
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     phrases: re.Pattern[str]
@@ -99,17 +90,17 @@ def _norm(phrase: str) -> str:
 def _compiled() -> _Compiled:
     lex = load_focality_lexicon()
     all_phrases = (*lex.solitary, *lex.multiple)
-    words = "|".join(_words(p) for p in sorted(lex.negation_before, key=len, reverse=True))
+    words = "|".join(phrase_pattern(p) for p in sorted(lex.negation_before, key=len, reverse=True))
     uncertain = "|".join(
-        re.escape(p) if not p[0].isalnum() else _words(p) + r"\s+"
+        re.escape(p) if not p[0].isalnum() else phrase_pattern(p) + r"\s+"
         for p in sorted(lex.uncertain_before, key=len, reverse=True)
     )
     return _Compiled(
-        phrases=re.compile(rf"(?<!\w)(?:{_alternation(all_phrases)})(?!\w)", re.IGNORECASE),
+        phrases=re.compile(rf"(?<!\w)(?:{phrase_alternation(all_phrases)})(?!\w)", re.IGNORECASE),
         multiple=frozenset(_norm(p) for p in lex.multiple),
         negated_before=re.compile(rf"(?<!\w)(?:{words})\s+(?:[\w-]+\s+){{0,2}}\Z", re.IGNORECASE),
         absent_after=re.compile(
-            rf"\s*[:\-]?\s*(?:{'|'.join(_words(p) for p in lex.absent_after)})(?!\w)", re.IGNORECASE
+            rf"\s*[:\-]?\s*(?:{'|'.join(phrase_pattern(p) for p in lex.absent_after)})(?!\w)", re.IGNORECASE
         ),
         uncertain_before=re.compile(rf"(?:{uncertain})\s*\Z", re.IGNORECASE),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -19,7 +19,7 @@ import ahocorasick
 
 from medlens.text.phrases import aligned_lower
 
-__all__ = ["WordHit", "WordKey", "WordMatcher", "iter_at", "literal_starts"]
+__all__ = ["WordHit", "WordKey", "WordMatcher", "iter_at", "literal_starts", "phrase_alternation", "phrase_pattern"]
 
 V = TypeVar("V")
 _WORD = re.compile(r"[^\W_]+")
@@ -141,3 +141,16 @@ def iter_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Ma
         if m is not None and m.end() > m.start():
             taken_to = m.end()
             yield m
+
+
+def phrase_pattern(phrase: str) -> str:
+    """Regex source of a lexicon phrase: any whitespace run between words, optional whitespace around a colon."""
+    return r"\s*:\s*".join(r"\s+".join(re.escape(w) for w in part.split()) for part in phrase.split(":"))
+
+
+def phrase_alternation(phrases: Iterable[str]) -> str:
+    """Regex alternation of lexicon phrases (see :func:`phrase_pattern`), longest first, then alphabetical.
+
+    The fixed order makes the pattern the same in every process (set order varies with hash randomisation).
+    """
+    return "|".join(phrase_pattern(p) for p in sorted(set(phrases), key=lambda p: (-len(p), p)))
