@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -27,7 +27,7 @@ from medlens.server.settings import ServerSettings
 from medlens.server.worker import JobWorker
 from medlens.store.audit_store import DbAuditLog
 from medlens.store.credentials import hash_token
-from medlens.store.models import ApiToken, Membership, Project, User, utcnow
+from medlens.store.models import ApiToken, Job, Membership, Project, Record, Result, User, utcnow
 
 __all__ = [
     "SESSION_COOKIE",
@@ -43,6 +43,7 @@ __all__ = [
     "project_for",
     "require_role",
     "set_session_cookie",
+    "visible",
 ]
 
 SESSION_COOKIE = "medlens_session"
@@ -228,6 +229,18 @@ def project_for(session: Session, principal: Principal, project_id: str) -> Proj
         if member is None:
             raise HTTPException(404, "project not found")
     return project
+
+
+InProject = TypeVar("InProject", Job, Record, Result)
+
+
+def visible(session: Session, principal: Principal, model: type[InProject], object_id: str) -> InProject:
+    """A job, record or result by id, if the caller may see its project. 404 otherwise ("<kind> not found")."""
+    obj = session.get(model, object_id)
+    if obj is None:
+        raise HTTPException(404, f"{model.__name__.lower()} not found")
+    project_for(session, principal, obj.project_id)
+    return obj
 
 
 def patient_key(ctx: ServerContext, project_id: str, patient_id: str) -> str:

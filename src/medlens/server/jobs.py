@@ -17,6 +17,7 @@ from medlens.server.deps import (
     get_ctx,
     project_for,
     require_role,
+    visible,
 )
 from medlens.server.schemas import JobIn, JobOut
 from medlens.store.models import Job, Record
@@ -77,11 +78,7 @@ def submit_job(
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, principal: CurrentUser, session: DbSession) -> Job:
     """A job and its progress."""
-    job = session.get(Job, job_id)
-    if job is None:
-        raise HTTPException(404, "job not found")
-    project_for(session, principal, job.project_id)
-    return job
+    return visible(session, principal, Job, job_id)
 
 
 @router.get("/projects/{project_id}/jobs", response_model=list[JobOut])

@@ -25,6 +25,7 @@ from medlens.server.deps import (
     patient_key,
     project_for,
     require_role,
+    visible,
 )
 from medlens.server.schemas import PatientKeyIn, PatientKeyOut, RecordOut, RecordsIn, RecordsOut
 from medlens.store.models import Record
@@ -157,11 +158,7 @@ def list_records(
 
 def record_for(session: DbSession, principal: Principal, record_id: str) -> Record:
     """The record, if the caller may see its project (404 otherwise)."""
-    record = session.get(Record, record_id)
-    if record is None:
-        raise HTTPException(404, "record not found")
-    project_for(session, principal, record.project_id)
-    return record
+    return visible(session, principal, Record, record_id)
 
 
 @router.get("/records/{record_id}", response_model=RecordOut)

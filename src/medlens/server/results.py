@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from medlens.server.deps import CurrentUser, DbSession, project_for
+from medlens.server.deps import CurrentUser, DbSession, project_for, visible
 from medlens.server.records import record_for
 from medlens.server.schemas import ResultOut
 from medlens.store.models import Record, Result
@@ -47,8 +47,4 @@ def patient_results(
 @router.get("/results/{result_id}", response_model=ResultOut)
 def get_result(result_id: str, principal: CurrentUser, session: DbSession) -> Result:
     """One result."""
-    result = session.get(Result, result_id)
-    if result is None:
-        raise HTTPException(404, "result not found")
-    project_for(session, principal, result.project_id)
-    return result
+    return visible(session, principal, Result, result_id)

@@ -17,7 +17,7 @@ from medlens.core.registry import load_object, tasks
 from medlens.core.types import TaskResult
 from medlens.registrations import register_all
 from medlens.safety.audit import canonical_json, event, sha256_hex
-from medlens.server.deps import CurrentUser, DbSession, Principal, audit, project_for, require_role
+from medlens.server.deps import CurrentUser, DbSession, Principal, audit, project_for, require_role, visible
 from medlens.server.schemas import (
     REASON_CODES,
     DecisionIn,
@@ -100,10 +100,7 @@ def _decisions(session: DbSession, result_id: str) -> list[ReviewDecision]:
 @router.get("/review/items/{result_id}", response_model=ReviewItemOut)
 def review_item(result_id: str, principal: CurrentUser, session: DbSession) -> ReviewItemOut:
     """A result with its record (document included) and earlier decisions."""
-    result = session.get(Result, result_id)
-    if result is None:
-        raise HTTPException(404, "result not found")
-    project_for(session, principal, result.project_id)
+    result = visible(session, principal, Result, result_id)
     record = session.get_one(Record, result.record_id)
     return ReviewItemOut(
         result=ResultOut.model_validate(result),
@@ -196,8 +193,5 @@ def decide(result_id: str, body: DecisionIn, principal: Reviewer, session: DbSes
     Raises:
         HTTPException: 422 wrong reason code or invalid/ungrounded edit; 409 when already decided.
     """
-    result = session.get(Result, result_id)
-    if result is None:
-        raise HTTPException(404, "result not found")
-    project_for(session, principal, result.project_id)
+    result = visible(session, principal, Result, result_id)
     return apply_decision(session, principal, result, body.decision, body.reason_code, body.edited_payload)

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import and_, or_, select
 
 from medlens.server.claims import apply_edit, draft_fields, highlighted_text, iter_claims
-from medlens.server.deps import DbSession, Principal, ServerContext, get_ctx, project_for
+from medlens.server.deps import DbSession, Principal, ServerContext, get_ctx, visible
 from medlens.server.review import apply_decision
 from medlens.server.schemas import REASON_CODES
 from medlens.server.ui import UiUser, redirect, render
@@ -56,11 +56,8 @@ def neighbours(session: DbSession, result: Result) -> tuple[str | None, str | No
 
 
 def _visible_result(session: DbSession, principal: Principal, result_id: str) -> tuple[Result, Record, Project]:
-    result = session.get(Result, result_id)
-    if result is None:
-        raise HTTPException(404, "result not found")
-    project = project_for(session, principal, result.project_id)
-    return result, session.get_one(Record, result.record_id), project
+    result = visible(session, principal, Result, result_id)
+    return result, session.get_one(Record, result.record_id), session.get_one(Project, result.project_id)
 
 
 def _require_reviewer(principal: Principal) -> None:
